@@ -77,19 +77,15 @@ public sealed unsafe class MatMul : IDisposable
         if (rowBytes < minRowBytes) throw new ArgumentException($"row stride {rowBytes} < {minRowBytes} bytes of {cols} {GgmlTypeInfo.Name(type)} values", nameof(rowBytes));
         if (y.Length < (long)n * rows) throw new ArgumentException($"y holds {y.Length} values, need {n}×{rows}", nameof(y));
 
-        int threads = Pool.ThreadCount;
-        // Enough tasks per thread that a thread descheduled on a busy machine does not hold up the rest.
-        int rowsPerTask = Math.Max(1, (rows + threads * 8 - 1) / (threads * 8));
-        if (n > 1) rowsPerTask = (int)Math.Clamp(WeightTileBytes / rowBytes, 1, rowsPerTask);
-        int actTile = (int)Math.Clamp(ActivationTileBytes / xq.RowBytes, 1, n);
+        var job = new MatMulJob
+        {
+            Dot = Kernels.Dot(type), W = w, RowBytes = rowBytes, Rows = rows, Count = 1, Cols = cols,
+            A = xq.Data, ARowBytes = xq.RowBytes, Tokens = n, Y = null, YTokenStride = rows,
+        };
         fixed (float* py = y)
         {
-            var job = new GemmJob
-            {
-                Dot = Kernels.Dot(type), W = w, RowBytes = rowBytes, Rows = rows, Cols = cols,
-                A = xq.Data, ARowBytes = xq.RowBytes, N = n, Y = py, RowsPerTask = rowsPerTask, ActTile = actTile,
-            };
-            Pool.Run(&GemmTask, &job, (rows + rowsPerTask - 1) / rowsPerTask);
+            job.Y = py;
+            Run(Pool, &job);
         }
     }
 
@@ -111,32 +107,61 @@ public sealed unsafe class MatMul : IDisposable
         j->Quantize(j->X + (long)row * j->Cols, j->Dst + row * j->RowBytes, j->Cols);
     }
 
-    private struct GemmJob
+    /// <summary>
+    /// Runs <paramref name="job"/> on <paramref name="pool"/> (or the calling thread when null): output rows of all
+    /// matrices are split into tasks; within a task, each weight row is read once and dotted with every token, the tokens
+    /// taken in cache-sized tiles. The one row-split driver of the library (the model's matmul uses it too).
+    /// </summary>
+    internal static void Run(WorkerPool? pool, MatMulJob* job)
     {
-        public delegate*<byte*, byte*, int, float> Dot;
-        public byte* W;
-        public long RowBytes;
-        public int Rows, Cols;
-        public byte* A;
-        public long ARowBytes;
-        public int N;
-        public float* Y;
-        public int RowsPerTask, ActTile;
+        int threads = pool?.ThreadCount ?? 1;
+        long total = (long)job->Rows * job->Count;
+        // Enough tasks per thread that a thread descheduled on a busy machine does not hold up the rest.
+        long perTask = Math.Max(1, (total + threads * 8 - 1) / (threads * 8));
+        if (job->Tokens > 1) perTask = Math.Clamp(WeightTileBytes / job->RowBytes, 1, perTask);
+        job->RowsPerTask = (int)perTask;
+        job->ActTile = (int)Math.Clamp(ActivationTileBytes / job->ARowBytes, 1, job->Tokens);
+        int tasks = (int)((total + perTask - 1) / perTask);
+        if (pool is null || tasks == 1) for (int i = 0; i < tasks; i++) RunTask(job, i);
+        else pool.Run(&RunTask, job, tasks);
     }
 
     [SkipLocalsInit]
-    private static void GemmTask(void* context, int task)
+    private static void RunTask(void* context, int task)
     {
-        GemmJob j = *(GemmJob*)context;
-        int r0 = task * j.RowsPerTask, r1 = Math.Min(j.Rows, r0 + j.RowsPerTask);
-        for (int t0 = 0; t0 < j.N; t0 += j.ActTile)
+        MatMulJob j = *(MatMulJob*)context;
+        long g0 = (long)task * j.RowsPerTask, g1 = Math.Min((long)j.Rows * j.Count, g0 + j.RowsPerTask);
+        for (int t0 = 0; t0 < j.Tokens; t0 += j.ActTile)
         {
-            int t1 = Math.Min(j.N, t0 + j.ActTile);
-            for (int r = r0; r < r1; r++)
+            int t1 = Math.Min(j.Tokens, t0 + j.ActTile);
+            for (long g = g0; g < g1; g++)
             {
-                byte* wr = j.W + r * j.RowBytes;
-                for (int t = t0; t < t1; t++) j.Y[(long)t * j.Rows + r] = j.Dot(wr, j.A + t * j.ARowBytes, j.Cols);
+                long h = g / j.Rows;
+                byte* wr = j.W + g * j.RowBytes, a = j.A + h * j.AMatrixStride;
+                float* y = j.Y + h * j.YMatrixStride + (g - h * j.Rows);
+                for (int t = t0; t < t1; t++) y[t * j.YTokenStride] = j.Dot(wr, a + t * j.ARowBytes, j.Cols);
             }
         }
     }
+}
+
+/// <summary>
+/// One product for <see cref="MatMul.Run"/>: <see cref="Count"/> weight matrices of <see cref="Rows"/> × <see cref="Cols"/>
+/// stored back to back (matrix h, row r at <c>W + (h·Rows + r)·RowBytes</c>), each against its own activation rows
+/// (<c>A + h·AMatrixStride + t·ARowBytes</c>, already in the weight type's <see cref="ActivationFormat"/>):
+/// <c>Y[h·YMatrixStride + t·YTokenStride + r] = Dot(W row, A row t)</c> for t &lt; <see cref="Tokens"/>.
+/// </summary>
+internal unsafe struct MatMulJob
+{
+    public delegate*<byte*, byte*, int, float> Dot;
+    public byte* W;
+    public long RowBytes;
+    public int Rows, Count, Cols;
+    public byte* A;
+    public long ARowBytes, AMatrixStride;
+    public int Tokens;
+    public float* Y;
+    public long YTokenStride, YMatrixStride;
+    // Set by MatMul.Run.
+    public int RowsPerTask, ActTile;
 }

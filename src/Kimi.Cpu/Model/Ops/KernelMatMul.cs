@@ -8,7 +8,8 @@ namespace Kimi.Cpu.Model.Ops;
 
 /// <summary>
 /// The forward pass's <see cref="IMatMul"/> on the ISA-dispatched kernels of <see cref="KernelSet"/>: the activation is
-/// converted once per call to the weight type's vec_dot format, then output rows are split over the model's
+/// converted once per call to the weight type's vec_dot format (into this object's scratch, all matrices of a stack at
+/// once), then <see cref="MatMul.Run"/> — the library's one row-split driver — spreads output rows over the model's
 /// <see cref="WorkerPool"/>; every weight row is read once per call and dotted with all tokens of the batch.
 /// Weight types without a dot kernel (Q2_K, Q3_K, IQ4_XS, the IQ1/IQ2/IQ3 and TQ families) take a generic path:
 /// activation to Q8_K and back to floats once per call, each weight row dequantized once per call (a per-thread row
@@ -23,9 +24,8 @@ internal sealed unsafe class KernelMatMul : IMatMul, IWorkerTask, IDisposable
     private readonly ThreadLocal<float[]> _rowBuffers;
     private readonly byte[] _q8kRow;
 
-    // current call, read by Execute on pool threads
+    // current generic-path call, read by Execute on pool threads
     private WeightStack _w;
-    private delegate*<byte*, byte*, int, float> _dot;
     private long _aStride;
     private int _tokens;
     private float* _y;
@@ -77,8 +77,18 @@ internal sealed unsafe class KernelMatMul : IMatMul, IWorkerTask, IDisposable
                 else ToQ8_KAndBack(src, (float*)dst, cols);
             }
         }
+        if (kernel)
+        {
+            var job = new MatMulJob
+            {
+                Dot = _kernels.Dots[(int)w.Type], W = w.Data, RowBytes = w.RowBytes, Rows = w.Rows, Count = w.Count, Cols = cols,
+                A = _scratch, ARowBytes = aStride, AMatrixStride = tokens * aStride, Tokens = tokens,
+                Y = y, YTokenStride = yStride, YMatrixStride = yHeadOffset,
+            };
+            MatMul.Run(_pool, &job);
+            return;
+        }
         _w = w;
-        _dot = kernel ? _kernels.Dots[(int)w.Type] : null;
         _aStride = aStride;
         _tokens = tokens;
         _y = y;
@@ -92,22 +102,18 @@ internal sealed unsafe class KernelMatMul : IMatMul, IWorkerTask, IDisposable
         else _pool.Run(this, chunks);
     }
 
+    /// <summary>Generic path, one chunk of output rows: dequantize each weight row once, float dots with every token.</summary>
     public void Execute(int index)
     {
         long g0 = (long)index * _chunk, g1 = Math.Min((long)_w.Rows * _w.Count, g0 + _chunk);
         int k = _w.Cols;
-        float[]? rowBuffer = _dot == null ? _rowBuffers.Value : null;
+        float[] rowBuffer = _rowBuffers.Value!;
         for (long g = g0; g < g1; g++)
         {
             int h = (int)(g / _w.Rows), r = (int)(g % _w.Rows);
             byte* wr = _w.Data + ((long)h * _w.Rows + r) * _w.RowBytes;
             byte* a = _scratch + (long)h * _tokens * _aStride;
             float* y = _y + (long)h * _yHeadOffset + r;
-            if (_dot != null)
-            {
-                for (int t = 0; t < _tokens; t++) y[(long)t * _yStride] = _dot(wr, a + t * _aStride, k);
-                continue;
-            }
             Quantizer.DequantizeRow(_w.Type, new ReadOnlySpan<byte>(wr, checked((int)_w.RowBytes)), rowBuffer.AsSpan(0, k));
             fixed (float* wf = rowBuffer)
             {
