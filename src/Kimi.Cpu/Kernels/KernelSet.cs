@@ -15,6 +15,13 @@ public sealed unsafe class KernelSet
     /// <summary>weight row · activation row over n values.</summary>
     internal delegate*<byte*, byte*, int, float>[] Dots { get; }
 
+    /// <summary>Register-blocked micro-kernels (<see cref="TileAvx2"/>): 4 weight rows × 4 tokens, and 4 rows × 1 token;
+    /// null where a type has none (the driver then calls <see cref="Dots"/> per pair).</summary>
+    internal delegate*<byte**, byte**, int, float*, void>[] Tiles4x4 { get; }
+
+    /// <inheritdoc cref="Tiles4x4"/>
+    internal delegate*<byte**, byte**, int, float*, void>[] Tiles4x1 { get; }
+
     private readonly string[] _dotNames;
 
     /// <summary>The family this set was built for.</summary>
@@ -30,6 +37,8 @@ public sealed unsafe class KernelSet
         Isa = isa;
         Quantizers = new delegate*<float*, byte*, int, void>[TypeCount];
         Dots = new delegate*<byte*, byte*, int, float>[TypeCount];
+        Tiles4x4 = new delegate*<byte**, byte**, int, float*, void>[TypeCount];
+        Tiles4x1 = new delegate*<byte**, byte**, int, float*, void>[TypeCount];
         _dotNames = new string[TypeCount];
         // Lowest family first, each one overriding what it implements.
         AddScalar();
@@ -55,6 +64,12 @@ public sealed unsafe class KernelSet
     {
         Dots[(int)t] = dot;
         _dotNames[(int)t] = $"{family}.{t}";
+    }
+
+    private void SetTiles(GgmlType t, delegate*<byte**, byte**, int, float*, void> x4, delegate*<byte**, byte**, int, float*, void> x1)
+    {
+        Tiles4x4[(int)t] = x4;
+        Tiles4x1[(int)t] = x1;
     }
 
     private void SetQuant(GgmlType activation, delegate*<float*, byte*, int, void> q)
@@ -123,6 +138,8 @@ public sealed unsafe class KernelSet
         Set(GgmlType.Q4_0, f, &DotAvx2.Q4_0);
         Set(GgmlType.Q4_K, f, &DotAvx2KQuants.Q4_K);
         Set(GgmlType.Q6_K, f, &DotAvx2KQuants.Q6_K);
+        SetTiles(GgmlType.Q4_0, &TileAvx2.Q4_0x4x4, &TileAvx2.Q4_0x4x1);
+        SetTiles(GgmlType.Q8_0, &TileAvx2.Q8_0x4x4, &TileAvx2.Q8_0x4x1);
     }
 
     private void AddAvx512()

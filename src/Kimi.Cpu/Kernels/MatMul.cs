@@ -79,7 +79,7 @@ public sealed unsafe class MatMul : IDisposable
 
         var job = new MatMulJob
         {
-            Dot = Kernels.Dot(type), W = w, RowBytes = rowBytes, Rows = rows, Count = 1, Cols = cols,
+            Dot = Kernels.Dot(type), Tile4x4 = Kernels.Tiles4x4[(int)type], Tile4x1 = Kernels.Tiles4x1[(int)type], W = w, RowBytes = rowBytes, Rows = rows, Count = 1, Cols = cols,
             A = xq.Data, ARowBytes = xq.RowBytes, Tokens = n, Y = null, YTokenStride = rows,
         };
         fixed (float* py = y)
@@ -119,6 +119,7 @@ public sealed unsafe class MatMul : IDisposable
         // Enough tasks per thread that a thread descheduled on a busy machine does not hold up the rest.
         long perTask = Math.Max(1, (total + threads * 8 - 1) / (threads * 8));
         if (job->Tokens > 1) perTask = Math.Clamp(WeightTileBytes / job->RowBytes, 1, perTask);
+        if (job->Tile4x1 != null) perTask = (perTask + 3) & ~3L; // whole 4-row groups
         job->RowsPerTask = (int)perTask;
         job->ActTile = (int)Math.Clamp(ActivationTileBytes / job->ARowBytes, 1, job->Tokens);
         int tasks = (int)((total + perTask - 1) / perTask);
@@ -131,6 +132,11 @@ public sealed unsafe class MatMul : IDisposable
     {
         MatMulJob j = *(MatMulJob*)context;
         long g0 = (long)task * j.RowsPerTask, g1 = Math.Min((long)j.Rows * j.Count, g0 + j.RowsPerTask);
+        if (j.Tile4x1 != null)
+        {
+            RunTiles(ref j, g0, g1);
+            return;
+        }
         for (int t0 = 0; t0 < j.Tokens; t0 += j.ActTile)
         {
             int t1 = Math.Min(j.Tokens, t0 + j.ActTile);
@@ -140,6 +146,44 @@ public sealed unsafe class MatMul : IDisposable
                 byte* wr = j.W + g * j.RowBytes, a = j.A + h * j.AMatrixStride;
                 float* y = j.Y + h * j.YMatrixStride + (g - h * j.Rows);
                 for (int t = t0; t < t1; t++) y[t * j.YTokenStride] = j.Dot(wr, a + t * j.ARowBytes, j.Cols);
+            }
+        }
+    }
+
+    /// <summary>Rows [g0, g1) with the register-blocked kernels: groups of 4 rows of one matrix (a short group repeats its
+    /// last row), 4 tokens at a time, the remaining tokens one at a time.</summary>
+    [SkipLocalsInit]
+    private static void RunTiles(ref MatMulJob j, long g0, long g1)
+    {
+        byte** wp = stackalloc byte*[4];
+        byte** ap = stackalloc byte*[4];
+        float* o = stackalloc float[16];
+        for (int t0 = 0; t0 < j.Tokens; t0 += j.ActTile)
+        {
+            int t1 = Math.Min(j.Tokens, t0 + j.ActTile);
+            for (long g = g0; g < g1;)
+            {
+                long h = g / j.Rows;
+                int r = (int)(g - h * j.Rows);
+                int cnt = (int)Math.Min(Math.Min(4, g1 - g), j.Rows - r);
+                for (int i = 0; i < 4; i++) wp[i] = j.W + (g + Math.Min(i, cnt - 1)) * j.RowBytes;
+                byte* a = j.A + h * j.AMatrixStride;
+                float* y = j.Y + h * j.YMatrixStride + r;
+                int t = t0;
+                for (; t + 4 <= t1; t += 4)
+                {
+                    for (int k = 0; k < 4; k++) ap[k] = a + (t + k) * j.ARowBytes;
+                    j.Tile4x4(wp, ap, j.Cols, o);
+                    for (int i = 0; i < cnt; i++)
+                        for (int k = 0; k < 4; k++) y[(t + k) * j.YTokenStride + i] = o[4 * i + k];
+                }
+                for (; t < t1; t++)
+                {
+                    ap[0] = a + t * j.ARowBytes;
+                    j.Tile4x1(wp, ap, j.Cols, o);
+                    for (int i = 0; i < cnt; i++) y[t * j.YTokenStride + i] = o[i];
+                }
+                g += cnt;
             }
         }
     }
@@ -154,6 +198,8 @@ public sealed unsafe class MatMul : IDisposable
 internal unsafe struct MatMulJob
 {
     public delegate*<byte*, byte*, int, float> Dot;
+    /// <summary>Optional register-blocked kernels (<see cref="KernelSet.Tiles4x4"/>); when set they replace <see cref="Dot"/>.</summary>
+    public delegate*<byte**, byte**, int, float*, void> Tile4x4, Tile4x1;
     public byte* W;
     public long RowBytes;
     public int Rows, Count, Cols;

@@ -20,19 +20,20 @@ public static class LogitComparison
 
         var kl = new double[reference.Length];
         int agree = 0, maxAt = 0;
-        double sumKl = 0, sumTop1 = 0;
+        double sumKl = 0, sumTop1 = 0, maxMargin = 0;
         for (int i = 0; i < reference.Length; i++)
         {
             kl[i] = KlDivergence(reference[i], candidate[i]);
             sumKl += kl[i];
             // A NaN becomes (and stays) the maximum, so a broken row is reported rather than hidden.
             if (!double.IsNaN(kl[maxAt]) && !(kl[i] <= kl[maxAt])) maxAt = i;
-            int top = ArgMax(reference[i]);
-            if (top == ArgMax(candidate[i])) agree++;
+            int top = ArgMax(reference[i]), theirs = ArgMax(candidate[i]);
+            if (top == theirs) agree++;
+            else maxMargin = Math.Max(maxMargin, (double)reference[i][top] - reference[i][theirs]);
             sumTop1 += Probability(reference[i], top);
         }
         return new LogitComparisonResult(reference.Length, sumKl / kl.Length, kl[maxAt], maxAt, agree,
-            (double)agree / kl.Length, sumTop1 / kl.Length, kl);
+            (double)agree / kl.Length, sumTop1 / kl.Length, maxMargin, kl);
     }
 
     /// <summary>KL(softmax(p) ‖ softmax(q)) in nats: Σ pᵢ (log pᵢ − log qᵢ). Zero for identical rows, never negative (up to rounding).</summary>
@@ -96,6 +97,10 @@ public static class LogitComparison
 /// <param name="Top1Matches">Positions whose arg-max agrees.</param>
 /// <param name="Top1Agreement">Top1Matches / Positions.</param>
 /// <param name="MeanReferenceTop1Probability">Mean over positions of the reference's probability of its own top token (how peaked the reference is; agreement means more when this is low).</param>
+/// <param name="MaxMismatchMargin">Over positions whose arg-maxes differ, the largest reference logit margin
+/// <c>ref[ref top] − ref[candidate top]</c>: how far from a tie the worst disagreement is (0 when all agree). A
+/// disagreement at a margin of the order of the logit noise that <paramref name="MeanKl"/> implies is a near tie
+/// that any change of summation order can flip; one at a large margin is a real error.</param>
 /// <param name="KlPerPosition">KL at each position.</param>
 public sealed record LogitComparisonResult(
     int Positions,
@@ -105,8 +110,9 @@ public sealed record LogitComparisonResult(
     int Top1Matches,
     double Top1Agreement,
     double MeanReferenceTop1Probability,
+    double MaxMismatchMargin,
     double[] KlPerPosition)
 {
     public override string ToString() => string.Create(CultureInfo.InvariantCulture,
-        $"positions={Positions} meanKL={MeanKl:E3} maxKL={MaxKl:E3}@{MaxKlPosition} top1={Top1Matches}/{Positions} ({Top1Agreement:P1}) refTop1P={MeanReferenceTop1Probability:F3}");
+        $"positions={Positions} meanKL={MeanKl:E3} maxKL={MaxKl:E3}@{MaxKlPosition} top1={Top1Matches}/{Positions} ({Top1Agreement:P1}) refTop1P={MeanReferenceTop1Probability:F3} worstMismatchMargin={MaxMismatchMargin:F4}");
 }

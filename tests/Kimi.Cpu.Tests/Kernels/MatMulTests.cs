@@ -24,7 +24,7 @@ public unsafe class MatMulTests
     public void GemvAndGemmEqualRowByRowDots(GgmlType type, KernelIsa isa)
     {
         var rng = new Random(3 + (int)type);
-        int cols = GgmlTypeInfo.BlockSize(type) == 256 ? 512 : 96;
+        int cols = GgmlTypeInfo.BlockSize(type) == 256 ? 512 : 288;
         const int rows = 37, n = 5;
         long stride = GgmlTypeInfo.RowBytes(type, cols) + 6;
         byte[] w = Matrix(rng, type, rows, cols, stride);
@@ -41,6 +41,17 @@ public unsafe class MatMulTests
                 for (int r = 0; r < rows; r++) expected[t * rows + r] = k.Dot(type)(pw + r * stride, pa, cols);
             }
 
+        // Register-blocked kernels sum each pair in their own order: within float tolerance of the single dot then, and
+        // the same bits whether a token comes in a 4-token tile (GEMM) or alone (GEMV).
+        bool tiled = k.Tiles4x1[(int)type] != null;
+        var tol = new double[n * rows];
+        for (int t = 0; t < n; t++)
+            for (int r = 0; r < rows; r++)
+            {
+                double[] dw = KernelTestData.Dequantize(type, w.AsSpan((int)(r * stride), (int)GgmlTypeInfo.RowBytes(type, cols)), cols), dx = x.AsSpan(t * cols, cols).ToArray().Select(v => (double)v).ToArray();
+                tol[t * rows + r] = tiled ? 1e-5 * dw.Zip(dx, (p, q) => Math.Abs(p * q)).Sum() + 1e-30 : 0;
+            }
+
         foreach (int threads in new[] { 1, 2, 3 })
         {
             using var pool = new WorkerPool(threads);
@@ -49,12 +60,13 @@ public unsafe class MatMulTests
             fixed (byte* pw = w)
             {
                 mm.Gemm(type, pw, stride, rows, cols, x, y, n);
-                Assert.Equal(expected, y);
+                for (int i = 0; i < y.Length; i++)
+                    Assert.True(Math.Abs(y[i] - expected[i]) <= tol[i], $"{type} {isa} output {i}: {y[i]} vs dot {expected[i]}");
                 var y1 = new float[rows];
                 for (int t = 0; t < n; t++)
                 {
                     mm.Gemv(type, pw, stride, rows, cols, x.AsSpan(t * cols, cols), y1);
-                    Assert.Equal(expected.AsSpan(t * rows, rows).ToArray(), y1);
+                    Assert.Equal(y.AsSpan(t * rows, rows).ToArray(), y1);
                 }
             }
         }

@@ -50,6 +50,7 @@ public class LogitComparisonTests
         Assert.Equal(4, result.Positions);
         Assert.Equal(3, result.Top1Matches); // row 1 disagrees; the tie in row 3 resolves to index 0 on both sides
         Assert.Equal(0.75, result.Top1Agreement);
+        Assert.Equal(3.0, result.MaxMismatchMargin); // row 1: reference logit 3 for its top, 0 for the candidate's
         Assert.Equal(1, result.MaxKlPosition);
         Assert.Equal(0.0, result.KlPerPosition[2]);
         Assert.Equal(result.KlPerPosition.Average(), result.MeanKl, 1e-15);
