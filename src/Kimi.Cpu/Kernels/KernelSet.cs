@@ -15,12 +15,9 @@ public sealed unsafe class KernelSet
     /// <summary>weight row · activation row over n values.</summary>
     internal delegate*<byte*, byte*, int, float>[] Dots { get; }
 
-    /// <summary>Register-blocked micro-kernels (<see cref="TileAvx2"/>): 4 weight rows × 4 tokens, and 4 rows × 1 token;
-    /// null where a type has none (the driver then calls <see cref="Dots"/> per pair).</summary>
+    /// <summary>Register-blocked micro-kernels (<see cref="TileAvx2"/>): 4 weight rows × 4 tokens of a batch; null where a
+    /// type has none (the driver then calls <see cref="Dots"/> for every pair).</summary>
     internal delegate*<byte**, byte**, int, float*, void>[] Tiles4x4 { get; }
-
-    /// <inheritdoc cref="Tiles4x4"/>
-    internal delegate*<byte**, byte**, int, float*, void>[] Tiles4x1 { get; }
 
     private readonly string[] _dotNames;
 
@@ -38,7 +35,6 @@ public sealed unsafe class KernelSet
         Quantizers = new delegate*<float*, byte*, int, void>[TypeCount];
         Dots = new delegate*<byte*, byte*, int, float>[TypeCount];
         Tiles4x4 = new delegate*<byte**, byte**, int, float*, void>[TypeCount];
-        Tiles4x1 = new delegate*<byte**, byte**, int, float*, void>[TypeCount];
         _dotNames = new string[TypeCount];
         // Lowest family first, each one overriding what it implements.
         AddScalar();
@@ -66,11 +62,7 @@ public sealed unsafe class KernelSet
         _dotNames[(int)t] = $"{family}.{t}";
     }
 
-    private void SetTiles(GgmlType t, delegate*<byte**, byte**, int, float*, void> x4, delegate*<byte**, byte**, int, float*, void> x1)
-    {
-        Tiles4x4[(int)t] = x4;
-        Tiles4x1[(int)t] = x1;
-    }
+    private void SetTile(GgmlType t, delegate*<byte**, byte**, int, float*, void> x4) => Tiles4x4[(int)t] = x4;
 
     private void SetQuant(GgmlType activation, delegate*<float*, byte*, int, void> q)
     {
@@ -138,8 +130,8 @@ public sealed unsafe class KernelSet
         Set(GgmlType.Q4_0, f, &DotAvx2.Q4_0);
         Set(GgmlType.Q4_K, f, &DotAvx2KQuants.Q4_K);
         Set(GgmlType.Q6_K, f, &DotAvx2KQuants.Q6_K);
-        SetTiles(GgmlType.Q4_0, &TileAvx2.Q4_0x4x4, &TileAvx2.Q4_0x4x1);
-        SetTiles(GgmlType.Q8_0, &TileAvx2.Q8_0x4x4, &TileAvx2.Q8_0x4x1);
+        SetTile(GgmlType.Q4_0, &TileAvx2.Q4_0x4x4);
+        SetTile(GgmlType.Q8_0, &TileAvx2.Q8_0x4x4);
     }
 
     private void AddAvx512()

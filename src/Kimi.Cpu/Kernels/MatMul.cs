@@ -79,7 +79,7 @@ public sealed unsafe class MatMul : IDisposable
 
         var job = new MatMulJob
         {
-            Dot = Kernels.Dot(type), Tile4x4 = Kernels.Tiles4x4[(int)type], Tile4x1 = Kernels.Tiles4x1[(int)type], W = w, RowBytes = rowBytes, Rows = rows, Count = 1, Cols = cols,
+            Dot = Kernels.Dot(type), Tile4x4 = Kernels.Tiles4x4[(int)type], W = w, RowBytes = rowBytes, Rows = rows, Count = 1, Cols = cols,
             A = xq.Data, ARowBytes = xq.RowBytes, Tokens = n, Y = null, YTokenStride = rows,
         };
         fixed (float* py = y)
@@ -119,7 +119,7 @@ public sealed unsafe class MatMul : IDisposable
         // Enough tasks per thread that a thread descheduled on a busy machine does not hold up the rest.
         long perTask = Math.Max(1, (total + threads * 8 - 1) / (threads * 8));
         if (job->Tokens > 1) perTask = Math.Clamp(WeightTileBytes / job->RowBytes, 1, perTask);
-        if (job->Tile4x1 != null) perTask = (perTask + 3) & ~3L; // whole 4-row groups
+        if (job->Tile4x4 != null && job->Tokens >= 4) perTask = (perTask + 3) & ~3L; // whole 4-row groups
         job->RowsPerTask = (int)perTask;
         job->ActTile = (int)Math.Clamp(ActivationTileBytes / job->ARowBytes, 1, job->Tokens);
         int tasks = (int)((total + perTask - 1) / perTask);
@@ -132,7 +132,7 @@ public sealed unsafe class MatMul : IDisposable
     {
         MatMulJob j = *(MatMulJob*)context;
         long g0 = (long)task * j.RowsPerTask, g1 = Math.Min((long)j.Rows * j.Count, g0 + j.RowsPerTask);
-        if (j.Tile4x1 != null)
+        if (j.Tile4x4 != null && j.Tokens >= 4)
         {
             RunTiles(ref j, g0, g1);
             return;
@@ -150,8 +150,8 @@ public sealed unsafe class MatMul : IDisposable
         }
     }
 
-    /// <summary>Rows [g0, g1) with the register-blocked kernels: groups of 4 rows of one matrix (a short group repeats its
-    /// last row), 4 tokens at a time, the remaining tokens one at a time.</summary>
+    /// <summary>Rows [g0, g1) with the register-blocked kernel: groups of 4 rows of one matrix (a short group repeats its
+    /// last row) × 4 tokens; the tokens left over from whole tiles go through the dot kernel.</summary>
     [SkipLocalsInit]
     private static void RunTiles(ref MatMulJob j, long g0, long g1)
     {
@@ -178,11 +178,7 @@ public sealed unsafe class MatMul : IDisposable
                         for (int k = 0; k < 4; k++) y[(t + k) * j.YTokenStride + i] = o[4 * i + k];
                 }
                 for (; t < t1; t++)
-                {
-                    ap[0] = a + t * j.ARowBytes;
-                    j.Tile4x1(wp, ap, j.Cols, o);
-                    for (int i = 0; i < cnt; i++) y[t * j.YTokenStride + i] = o[i];
-                }
+                    for (int i = 0; i < cnt; i++) y[t * j.YTokenStride + i] = j.Dot(wp[i], a + t * j.ARowBytes, j.Cols);
                 g += cnt;
             }
         }
@@ -198,8 +194,8 @@ public sealed unsafe class MatMul : IDisposable
 internal unsafe struct MatMulJob
 {
     public delegate*<byte*, byte*, int, float> Dot;
-    /// <summary>Optional register-blocked kernels (<see cref="KernelSet.Tiles4x4"/>); when set they replace <see cref="Dot"/>.</summary>
-    public delegate*<byte**, byte**, int, float*, void> Tile4x4, Tile4x1;
+    /// <summary>Optional register-blocked kernel (<see cref="KernelSet.Tiles4x4"/>) for batches of 4 tokens or more.</summary>
+    public delegate*<byte**, byte**, int, float*, void> Tile4x4;
     public byte* W;
     public long RowBytes;
     public int Rows, Count, Cols;

@@ -81,7 +81,7 @@ internal sealed unsafe class KernelMatMul : IMatMul, IWorkerTask, IDisposable
         {
             var job = new MatMulJob
             {
-                Dot = _kernels.Dots[(int)w.Type], Tile4x4 = _kernels.Tiles4x4[(int)w.Type], Tile4x1 = _kernels.Tiles4x1[(int)w.Type], W = w.Data, RowBytes = w.RowBytes, Rows = w.Rows, Count = w.Count, Cols = cols,
+                Dot = _kernels.Dots[(int)w.Type], Tile4x4 = _kernels.Tiles4x4[(int)w.Type], W = w.Data, RowBytes = w.RowBytes, Rows = w.Rows, Count = w.Count, Cols = cols,
                 A = _scratch, ARowBytes = aStride, AMatrixStride = tokens * aStride, Tokens = tokens,
                 Y = y, YTokenStride = yStride, YMatrixStride = yHeadOffset,
             };
