@@ -126,8 +126,9 @@ public sealed unsafe class KernelSet
         Set(GgmlType.F32, f, &DotAvx2.F32);
         Set(GgmlType.F16, f, &DotAvx2.F16);
         Set(GgmlType.BF16, f, &DotAvx2.BF16);
-        Set(GgmlType.Q8_0, f, &DotAvx2.Q8_0);
-        Set(GgmlType.Q4_0, f, &DotAvx2.Q4_0);
+        // The tiles' one-token twins, not DotAvx2.Q8_0/Q4_0: outputs must not depend on how a batch is tiled.
+        Set(GgmlType.Q8_0, f, &TileAvx2.Q8_0);
+        Set(GgmlType.Q4_0, f, &TileAvx2.Q4_0);
         Set(GgmlType.Q4_K, f, &DotAvx2KQuants.Q4_K);
         Set(GgmlType.Q6_K, f, &DotAvx2KQuants.Q6_K);
         SetTile(GgmlType.Q4_0, &TileAvx2.Q4_0x4x4);
