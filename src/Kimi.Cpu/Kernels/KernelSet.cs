@@ -121,6 +121,11 @@ public sealed unsafe class KernelSet
         Set(GgmlType.BF16, f, &DotAvx2.BF16);
         Set(GgmlType.Q8_0, f, &DotAvx2.Q8_0);
         Set(GgmlType.Q4_0, f, &DotAvx2.Q4_0);
+        SetQuant(GgmlType.Q8_1, &ActQuantVector.Q8_1V256);
+        Set(GgmlType.Q4_1, f, &DotAvx2Legacy.Q4_1);
+        Set(GgmlType.Q5_0, f, &DotAvx2Legacy.Q5_0);
+        Set(GgmlType.Q5_1, f, &DotAvx2Legacy.Q5_1);
+        Set(GgmlType.IQ4_NL, f, &DotAvx2Legacy.IQ4_NL);
         Set(GgmlType.Q4_K, f, &DotAvx2KQuants.Q4_K);
         Set(GgmlType.Q6_K, f, &DotAvx2KQuants.Q6_K);
     }
