@@ -99,6 +99,11 @@ public sealed unsafe class KernelSet
         Set(GgmlType.BF16, f, &DotVector128.BF16);
         Set(GgmlType.Q8_0, f, &DotVector128.Q8_0);
         Set(GgmlType.Q4_0, f, &DotVector128.Q4_0);
+        SetQuant(GgmlType.Q8_1, &ActQuantVector.Q8_1V128);
+        Set(GgmlType.Q4_1, f, &DotVector128Legacy.Q4_1);
+        Set(GgmlType.Q5_0, f, &DotVector128Legacy.Q5_0);
+        Set(GgmlType.Q5_1, f, &DotVector128Legacy.Q5_1);
+        Set(GgmlType.IQ4_NL, f, &DotVector128Legacy.IQ4_NL);
     }
 
     private void AddNeon()
@@ -110,6 +115,11 @@ public sealed unsafe class KernelSet
         Set(GgmlType.BF16, f, &DotNeon.BF16);
         Set(GgmlType.Q8_0, f, &DotNeon.Q8_0);
         Set(GgmlType.Q4_0, f, &DotNeon.Q4_0);
+        SetQuant(GgmlType.Q8_1, &ActQuantVector.Q8_1V128);
+        Set(GgmlType.Q4_1, f, &DotNeonLegacy.Q4_1);
+        Set(GgmlType.Q5_0, f, &DotNeonLegacy.Q5_0);
+        Set(GgmlType.Q5_1, f, &DotNeonLegacy.Q5_1);
+        Set(GgmlType.IQ4_NL, f, &DotNeonLegacy.IQ4_NL);
     }
 
     private void AddAvx2()
