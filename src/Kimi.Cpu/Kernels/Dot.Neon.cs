@@ -64,7 +64,7 @@ internal static unsafe class DotNeon
 
     /// <summary>Σ x·y of 16 signed bytes added into 4 i32 lanes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<int> DotI8(Vector128<int> acc, Vector128<sbyte> x, Vector128<sbyte> y)
+    internal static Vector128<int> DotI8(Vector128<int> acc, Vector128<sbyte> x, Vector128<sbyte> y)
     {
         if (Dp.IsSupported) return Dp.DotProduct(acc, x, y);
         acc = AdvSimd.AddPairwiseWideningAndAdd(acc, AdvSimd.MultiplyWideningLower(x.GetLower(), y.GetLower()));
