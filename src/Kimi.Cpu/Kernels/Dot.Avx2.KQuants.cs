@@ -98,4 +98,154 @@ internal static unsafe class DotAvx2KQuants
         }
         return Vector256.Sum(acc);
     }
+
+    /// <summary>vpmaddubsw of unsigned q (small enough that pair sums fit i16) with 32 activations, then vpmaddwd with the
+    /// per-lane i16 scales: 8 i32 partial sums.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Scaled(Vector256<byte> q, sbyte* y, Vector256<short> scale) =>
+        Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(q, Vector256.Load(y)), scale);
+
+    // Q5_K: Q4_K plus the fifth bit of element 64c + l (low nibble) / 64c + 32 + l (high) in bit 2c / 2c+1 of qh[l].
+    // Scales and mins unpacked with ggml's 32-bit masks; Σ mn·bsums with one vpmaddwd.
+    public static float Q5_K(byte* w, byte* a, int n)
+    {
+        const uint Km1 = 0x3f3f3f3f, Km2 = 0x0f0f0f0f, Km3 = 0x03030303;
+        Vector256<float> acc = default;
+        Vector256<byte> m4 = Vector256.Create((byte)15), sixteen = Vector256.Create((byte)16);
+        float mins = 0;
+        for (int b = 0; b < n / 256; b++, w += 176, a += 292)
+        {
+            float da = *(float*)a;
+            sbyte* y = (sbyte*)(a + 4);
+            uint u0 = Unsafe.ReadUnaligned<uint>(w + 4), u1 = Unsafe.ReadUnaligned<uint>(w + 8), u2 = Unsafe.ReadUnaligned<uint>(w + 12);
+            ulong sc = (u0 & Km1) | (ulong)((u2 & Km2) | (((u0 >> 6) & Km3) << 4)) << 32;
+            ulong mn = (u1 & Km1) | (ulong)(((u2 >> 4) & Km2) | (((u1 >> 6) & Km3) << 4)) << 32;
+
+            // bsums pairs (Σqa per 32) · mins
+            Vector128<short> bs0 = Vector128.Load((short*)(a + 260)), bs1 = Vector128.Load((short*)(a + 276));
+            Vector128<short> mn16 = Sse41.ConvertToVector128Int16(Vector128.CreateScalar(mn).AsByte());
+            mins += da * Fp16.Load(w + 2) * Vector128.Sum(Sse2.MultiplyAddAdjacent(mn16, Ssse3.HorizontalAdd(bs0, bs1)));
+
+            Vector256<byte> qh = Vector256.Load(w + 16);
+            Vector256<int> sumi = default;
+            for (int c = 0; c < 4; c++)
+            {
+                Vector256<byte> q = Vector256.Load(w + 48 + 32 * c);
+                Vector256<byte> b0 = Vector256.Create((byte)(1 << (2 * c))), b1 = Vector256.Create((byte)(2 << (2 * c)));
+                Vector256<byte> lo = (q & m4) | (Vector256.Equals(qh & b0, b0) & sixteen);
+                Vector256<byte> hi = ((q.AsUInt16() >>> 4).AsByte() & m4) | (Vector256.Equals(qh & b1, b1) & sixteen);
+                sumi += Scaled(lo, y + 64 * c, Vector256.Create((short)(byte)(sc >> (16 * c))));
+                sumi += Scaled(hi, y + 64 * c + 32, Vector256.Create((short)(byte)(sc >> (16 * c + 8))));
+            }
+            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(da * Fp16.Load(w)), acc);
+        }
+        return Vector256.Sum(acc) - mins;
+    }
+
+    /// <summary>One 128-element half of Q2_K: 32 qs bytes, its 8 group scales (i16) in both 128-bit lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> HalfQ2_K(Vector256<byte> q, sbyte* yy, Vector256<byte> sc8)
+    {
+        Vector256<byte> m3 = Vector256.Create((byte)3);
+        return Scaled(q & m3, yy, Avx2.Shuffle(sc8, ScalePair0).AsInt16())
+             + Scaled((q.AsUInt16() >>> 2).AsByte() & m3, yy + 32, Avx2.Shuffle(sc8, ScalePair1).AsInt16())
+             + Scaled((q.AsUInt16() >>> 4).AsByte() & m3, yy + 64, Avx2.Shuffle(sc8, ScalePair2).AsInt16())
+             + Scaled((q.AsUInt16() >>> 6).AsByte() & m3, yy + 96, Avx2.Shuffle(sc8, ScalePair3).AsInt16());
+    }
+
+    // Q2_K: per 128-element half, one 32-byte qs load holds 4 × 32 two-bit values (shift 2k); each 32 takes the group
+    // scales 2k / 2k+1 of that half (16 nibble scales widened to i16, the half's 8 broadcast to both 128-bit lanes).
+    public static float Q2_K(byte* w, byte* a, int n)
+    {
+        Vector256<float> acc = default;
+        Vector128<byte> m4 = Vector128.Create((byte)15);
+        for (int b = 0; b < n / 256; b++, w += 84, a += 292)
+        {
+            float da = *(float*)a;
+            sbyte* y = (sbyte*)(a + 4);
+            Vector128<byte> sm = Vector128.Load(w);
+            // Σ mn·bsums: 16 products, summed in float lanes (one FMA with −da·dmin).
+            Vector256<short> mn16 = Avx2.ConvertToVector256Int16((sm.AsUInt16() >>> 4).AsByte() & m4);
+            Vector256<int> prod = Avx2.MultiplyAddAdjacent(mn16, Vector256.Load((short*)(a + 260)));
+            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(prod), Vector256.Create(-da * Fp16.Load(w + 82)), acc);
+
+            Vector256<short> sc16 = Avx2.ConvertToVector256Int16(sm & m4);
+            Vector256<int> sumi = HalfQ2_K(Vector256.Load(w + 16), y, Avx2.Permute2x128(sc16, sc16, 0x00).AsByte())
+                                + HalfQ2_K(Vector256.Load(w + 48), y + 128, Avx2.Permute2x128(sc16, sc16, 0x11).AsByte());
+            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(da * Fp16.Load(w + 80)), acc);
+        }
+        return Vector256.Sum(acc);
+    }
+
+    /// <summary>Σ (q − 4·[hmask bit clear])·y for one 32 of Q3_K, then its two group scales: the low bits and the "−4"
+    /// go through vpmaddubsw separately (both unsigned) and are subtracted in i16.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> GroupQ3_K(Vector256<byte> ql, Vector256<byte> hm, Vector256<byte> bit, sbyte* y, Vector256<short> scale)
+    {
+        Vector256<byte> four = Vector256.Equals(hm & bit, Vector256<byte>.Zero) & Vector256.Create((byte)4);
+        Vector256<sbyte> yy = Vector256.Load(y);
+        return Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(ql, yy) - Avx2.MultiplyAddAdjacent(four, yy), scale);
+    }
+
+    /// <summary>One 128-element half of Q3_K: 32 qs bytes, hmask bits <paramref name="bit0"/>..+3, 8 scales as in Q2_K.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> HalfQ3_K(Vector256<byte> q, Vector256<byte> hm, int bit0, sbyte* yy, Vector256<byte> sc8)
+    {
+        Vector256<byte> m3 = Vector256.Create((byte)3);
+        return GroupQ3_K(q & m3, hm, Vector256.Create((byte)(1 << bit0)), yy, Avx2.Shuffle(sc8, ScalePair0).AsInt16())
+             + GroupQ3_K((q.AsUInt16() >>> 2).AsByte() & m3, hm, Vector256.Create((byte)(2 << bit0)), yy + 32, Avx2.Shuffle(sc8, ScalePair1).AsInt16())
+             + GroupQ3_K((q.AsUInt16() >>> 4).AsByte() & m3, hm, Vector256.Create((byte)(4 << bit0)), yy + 64, Avx2.Shuffle(sc8, ScalePair2).AsInt16())
+             + GroupQ3_K((q.AsUInt16() >>> 6).AsByte() & m3, hm, Vector256.Create((byte)(8 << bit0)), yy + 96, Avx2.Shuffle(sc8, ScalePair3).AsInt16());
+    }
+
+    // Q3_K: as Q2_K for the low bits (qs at +32), the third bit from the 32 hmask bytes, 16 signed 6-bit scales.
+    public static float Q3_K(byte* w, byte* a, int n)
+    {
+        const uint Km1 = 0x03030303, Km2 = 0x0f0f0f0f;
+        Vector256<float> acc = default;
+        for (int b = 0; b < n / 256; b++, w += 110, a += 292)
+        {
+            float d = *(float*)a * Fp16.Load(w + 108);
+            sbyte* y = (sbyte*)(a + 4);
+            uint u0 = Unsafe.ReadUnaligned<uint>(w + 96), u1 = Unsafe.ReadUnaligned<uint>(w + 100), u2 = Unsafe.ReadUnaligned<uint>(w + 104);
+            Vector128<uint> s6 = Vector128.Create(
+                (u0 & Km2) | ((u2 & Km1) << 4), (u1 & Km2) | (((u2 >> 2) & Km1) << 4),
+                ((u0 >> 4) & Km2) | (((u2 >> 4) & Km1) << 4), ((u1 >> 4) & Km2) | (((u2 >> 6) & Km1) << 4));
+            Vector256<short> sc16 = Avx2.ConvertToVector256Int16(s6.AsSByte() - Vector128.Create((sbyte)32));
+            Vector256<byte> hm = Vector256.Load(w);
+            Vector256<int> sumi = HalfQ3_K(Vector256.Load(w + 32), hm, 0, y, Avx2.Permute2x128(sc16, sc16, 0x00).AsByte())
+                                + HalfQ3_K(Vector256.Load(w + 64), hm, 4, y + 128, Avx2.Permute2x128(sc16, sc16, 0x11).AsByte());
+            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(d), acc);
+        }
+        return Vector256.Sum(acc);
+    }
+
+    // IQ4_XS: per 32, the 16 qs bytes' low nibbles (elements 0-15) and high nibbles (16-31) index the grid with one
+    // vpshufb; signed grid · signed activation through vpsignb + vpmaddubsw (|grid| ≤ 127), then vpmaddwd by ls − 32.
+    public static float IQ4_XS(byte* w, byte* a, int n)
+    {
+        Vector128<sbyte> grid128 = Vector128.Create(DotScalar.Iq4NlValues);
+        Vector256<sbyte> grid = Vector256.Create(grid128, grid128);
+        Vector256<byte> m4 = Vector256.Create((byte)15);
+        Vector256<float> acc = default;
+        for (int b = 0; b < n / 256; b++, w += 136, a += 292)
+        {
+            float d = *(float*)a * Fp16.Load(w);
+            sbyte* y = (sbyte*)(a + 4);
+            int sh = *(ushort*)(w + 2);
+            Vector256<int> sumi = default;
+            for (int ib = 0; ib < 8; ib++)
+            {
+                Vector128<byte> q = Vector128.Load(w + 8 + 16 * ib);
+                Vector256<byte> idx = Vector256.Create(q, (q.AsUInt16() >>> 4).AsByte()) & m4;
+                Vector256<sbyte> v = Avx2.Shuffle(grid, idx.AsSByte());
+                Vector256<sbyte> yy = Vector256.Load(y + 32 * ib);
+                Vector256<short> p = Avx2.MultiplyAddAdjacent(Avx2.Abs(v), Avx2.Sign(yy, v));
+                int ls = ((w[4 + ib / 2] >> (4 * (ib & 1))) & 15) | ((sh >> (2 * ib)) & 3) << 4;
+                sumi += Avx2.MultiplyAddAdjacent(p, Vector256.Create((short)(ls - 32)));
+            }
+            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(d), acc);
+        }
+        return Vector256.Sum(acc);
+    }
 }

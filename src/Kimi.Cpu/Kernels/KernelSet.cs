@@ -88,6 +88,9 @@ public sealed unsafe class KernelSet
         Set(GgmlType.Q4_K, f, &DotScalar.Q4_K);
         Set(GgmlType.Q5_K, f, &DotScalar.Q5_K);
         Set(GgmlType.Q6_K, f, &DotScalar.Q6_K);
+        Set(GgmlType.Q2_K, f, &DotScalar.Q2_K);
+        Set(GgmlType.Q3_K, f, &DotScalar.Q3_K);
+        Set(GgmlType.IQ4_XS, f, &DotScalar.IQ4_XS);
     }
 
     private void AddVector128()
@@ -123,6 +126,11 @@ public sealed unsafe class KernelSet
         Set(GgmlType.Q4_0, f, &DotAvx2.Q4_0);
         Set(GgmlType.Q4_K, f, &DotAvx2KQuants.Q4_K);
         Set(GgmlType.Q6_K, f, &DotAvx2KQuants.Q6_K);
+        Set(GgmlType.Q5_K, f, &DotAvx2KQuants.Q5_K);
+        Set(GgmlType.Q2_K, f, &DotAvx2KQuants.Q2_K);
+        Set(GgmlType.Q3_K, f, &DotAvx2KQuants.Q3_K);
+        Set(GgmlType.IQ4_XS, f, &DotAvx2KQuants.IQ4_XS);
+        SetQuant(GgmlType.Q8_K, &ActQuantVector.Q8_KV256);
     }
 
     private void AddAvx512()
