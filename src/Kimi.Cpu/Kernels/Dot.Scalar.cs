@@ -177,12 +177,12 @@ internal static unsafe class DotScalar
             for (int c = 0; c < 4; c++)
             {
                 byte* qs = w + 48 + 32 * c;
-                int u1 = 1 << (2 * c), u2 = 2 << (2 * c);
                 int s0 = 0, s1 = 0;
                 for (int l = 0; l < 32; l++)
                 {
-                    s0 += ((qs[l] & 15) + ((qh[l] & u1) != 0 ? 16 : 0)) * y[64 * c + l];
-                    s1 += ((qs[l] >> 4) + ((qh[l] & u2) != 0 ? 16 : 0)) * y[64 * c + 32 + l];
+                    // fifth bit shifted into place (no data-dependent branch: the bits are random)
+                    s0 += ((qs[l] & 15) | ((qh[l] >> (2 * c)) & 1) << 4) * y[64 * c + l];
+                    s1 += ((qs[l] >> 4) | ((qh[l] >> (2 * c + 1)) & 1) << 4) * y[64 * c + 32 + l];
                 }
                 ScaleMinK4(2 * c, w + 4, out int sc0, out int mn0);
                 ScaleMinK4(2 * c + 1, w + 4, out int sc1, out int mn1);
@@ -245,7 +245,8 @@ internal static unsafe class DotScalar
                         sbyte* yy = y + 128 * h + 32 * k + 16 * half;
                         byte* hm = w + 16 * half;
                         int bit = 4 * h + k, sg = 0;
-                        for (int l = 0; l < 16; l++) sg += (((q[16 * half + l] >> (2 * k)) & 3) - (((hm[l] >> bit) & 1) != 0 ? 0 : 4)) * yy[l];
+                        // (low 2 bits | hmask bit << 2) − 4: the "−4 unless set" without a data-dependent branch
+                        for (int l = 0; l < 16; l++) sg += ((((q[16 * half + l] >> (2 * k)) & 3) | ((hm[l] >> bit) & 1) << 2) - 4) * yy[l];
                         sumi += Q3_KScale(8 * h + 2 * k + half, w + 96) * sg;
                     }
             }
