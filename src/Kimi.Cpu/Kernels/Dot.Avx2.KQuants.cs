@@ -105,13 +105,38 @@ internal static unsafe class DotAvx2KQuants
     private static Vector256<int> Scaled(Vector256<byte> q, sbyte* y, Vector256<short> scale) =>
         Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(q, Vector256.Load(y)), scale);
 
+    // Lane controls for vpshufb: every i16 lane takes i16 number k of the 8 in its 128-bit half (ggml get_scale_shuffle_k4).
+    private static readonly Vector256<byte> Bcast0 = BcastControl(0), Bcast1 = BcastControl(1), Bcast2 = BcastControl(2), Bcast3 = BcastControl(3),
+        Bcast4 = BcastControl(4), Bcast5 = BcastControl(5), Bcast6 = BcastControl(6), Bcast7 = BcastControl(7);
+
+    private static Vector256<byte> BcastControl(int k) => Vector256.Create((ushort)(2 * k | (2 * k + 1) << 8)).AsByte();
+
+    /// <summary>8 scale bytes (a ulong) as i16 in both 128-bit lanes, for <see cref="Bcast0"/>… shuffles.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<byte> Scales8(ulong sc)
+    {
+        Vector128<short> s = Sse41.ConvertToVector128Int16(Vector128.CreateScalar(sc).AsByte());
+        return Vector256.Create(s, s).AsByte();
+    }
+
+    /// <summary>One 64-element chunk of Q5_K: low nibbles + bit <paramref name="bit"/> of qh (elements 0-31, scale
+    /// <paramref name="c0"/>), high nibbles + bit+1 (32-63, scale <paramref name="c1"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> ChunkQ5_K(Vector256<byte> q, Vector256<byte> qh, int bit, sbyte* y, Vector256<byte> sc8, Vector256<byte> c0, Vector256<byte> c1)
+    {
+        Vector256<byte> m4 = Vector256.Create((byte)15), sixteen = Vector256.Create((byte)16);
+        Vector256<byte> b0 = Vector256.Create((byte)(1 << bit)), b1 = Vector256.Create((byte)(2 << bit));
+        Vector256<byte> lo = (q & m4) | (Vector256.Equals(qh & b0, b0) & sixteen);
+        Vector256<byte> hi = ((q.AsUInt16() >>> 4).AsByte() & m4) | (Vector256.Equals(qh & b1, b1) & sixteen);
+        return Scaled(lo, y, Avx2.Shuffle(sc8, c0).AsInt16()) + Scaled(hi, y + 32, Avx2.Shuffle(sc8, c1).AsInt16());
+    }
+
     // Q5_K: Q4_K plus the fifth bit of element 64c + l (low nibble) / 64c + 32 + l (high) in bit 2c / 2c+1 of qh[l].
     // Scales and mins unpacked with ggml's 32-bit masks; Σ mn·bsums with one vpmaddwd.
     public static float Q5_K(byte* w, byte* a, int n)
     {
         const uint Km1 = 0x3f3f3f3f, Km2 = 0x0f0f0f0f, Km3 = 0x03030303;
         Vector256<float> acc = default;
-        Vector256<byte> m4 = Vector256.Create((byte)15), sixteen = Vector256.Create((byte)16);
         float mins = 0;
         for (int b = 0; b < n / 256; b++, w += 176, a += 292)
         {
@@ -126,17 +151,11 @@ internal static unsafe class DotAvx2KQuants
             Vector128<short> mn16 = Sse41.ConvertToVector128Int16(Vector128.CreateScalar(mn).AsByte());
             mins += da * Fp16.Load(w + 2) * Vector128.Sum(Sse2.MultiplyAddAdjacent(mn16, Ssse3.HorizontalAdd(bs0, bs1)));
 
-            Vector256<byte> qh = Vector256.Load(w + 16);
-            Vector256<int> sumi = default;
-            for (int c = 0; c < 4; c++)
-            {
-                Vector256<byte> q = Vector256.Load(w + 48 + 32 * c);
-                Vector256<byte> b0 = Vector256.Create((byte)(1 << (2 * c))), b1 = Vector256.Create((byte)(2 << (2 * c)));
-                Vector256<byte> lo = (q & m4) | (Vector256.Equals(qh & b0, b0) & sixteen);
-                Vector256<byte> hi = ((q.AsUInt16() >>> 4).AsByte() & m4) | (Vector256.Equals(qh & b1, b1) & sixteen);
-                sumi += Scaled(lo, y + 64 * c, Vector256.Create((short)(byte)(sc >> (16 * c))));
-                sumi += Scaled(hi, y + 64 * c + 32, Vector256.Create((short)(byte)(sc >> (16 * c + 8))));
-            }
+            Vector256<byte> qh = Vector256.Load(w + 16), sc8 = Scales8(sc);
+            Vector256<int> sumi = ChunkQ5_K(Vector256.Load(w + 48), qh, 0, y, sc8, Bcast0, Bcast1)
+                                + ChunkQ5_K(Vector256.Load(w + 80), qh, 2, y + 64, sc8, Bcast2, Bcast3)
+                                + ChunkQ5_K(Vector256.Load(w + 112), qh, 4, y + 128, sc8, Bcast4, Bcast5)
+                                + ChunkQ5_K(Vector256.Load(w + 144), qh, 6, y + 192, sc8, Bcast6, Bcast7);
             acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(da * Fp16.Load(w)), acc);
         }
         return Vector256.Sum(acc) - mins;
@@ -220,30 +239,44 @@ internal static unsafe class DotAvx2KQuants
         return Vector256.Sum(acc);
     }
 
-    // IQ4_XS: per 32, the 16 qs bytes' low nibbles (elements 0-15) and high nibbles (16-31) index the grid with one
-    // vpshufb; signed grid · signed activation through vpsignb + vpmaddubsw (|grid| ≤ 127), then vpmaddwd by ls − 32.
+    private static readonly Vector256<uint> LowNibbleShifts = Vector256.Create(0u, 4, 8, 12, 16, 20, 24, 28),
+        HighPairShifts = Vector256.Create(0u, 2, 4, 6, 8, 10, 12, 14);
+
+    /// <summary>Two IQ4_XS sub-blocks (32 qs bytes → 64 elements): low/high nibbles of each 16 bytes regrouped per 32 with
+    /// vperm2i128, looked up in the grid with vpshufb, multiplied as signed × signed (vpsignb + vpmaddubsw, |grid| ≤ 127),
+    /// then by the sub-blocks' ls − 32.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> PairIQ4_XS(Vector256<byte> q, sbyte* y, Vector256<sbyte> grid, Vector256<byte> sc8, Vector256<byte> c0, Vector256<byte> c1)
+    {
+        Vector256<byte> m4 = Vector256.Create((byte)15);
+        Vector256<byte> lo = q & m4, hi = (q.AsUInt16() >>> 4).AsByte() & m4;
+        Vector256<sbyte> v0 = Avx2.Shuffle(grid, Avx2.Permute2x128(lo, hi, 0x20).AsSByte());
+        Vector256<sbyte> v1 = Avx2.Shuffle(grid, Avx2.Permute2x128(lo, hi, 0x31).AsSByte());
+        Vector256<short> p0 = Avx2.MultiplyAddAdjacent(Avx2.Abs(v0), Avx2.Sign(Vector256.Load(y), v0));
+        Vector256<short> p1 = Avx2.MultiplyAddAdjacent(Avx2.Abs(v1), Avx2.Sign(Vector256.Load(y + 32), v1));
+        return Avx2.MultiplyAddAdjacent(p0, Avx2.Shuffle(sc8, c0).AsInt16()) + Avx2.MultiplyAddAdjacent(p1, Avx2.Shuffle(sc8, c1).AsInt16());
+    }
+
+    // IQ4_XS: 8 sub-blocks of 32 (IQ4_NL nibble layout, 16 qs bytes each); the 8 scales ls − 32 (4 low bits in scales_l,
+    // 2 high in scales_h) are unpacked once per block with variable shifts, then picked per sub-block by vpshufb.
     public static float IQ4_XS(byte* w, byte* a, int n)
     {
         Vector128<sbyte> grid128 = Vector128.Create(DotScalar.Iq4NlValues);
         Vector256<sbyte> grid = Vector256.Create(grid128, grid128);
-        Vector256<byte> m4 = Vector256.Create((byte)15);
         Vector256<float> acc = default;
         for (int b = 0; b < n / 256; b++, w += 136, a += 292)
         {
             float d = *(float*)a * Fp16.Load(w);
             sbyte* y = (sbyte*)(a + 4);
-            int sh = *(ushort*)(w + 2);
-            Vector256<int> sumi = default;
-            for (int ib = 0; ib < 8; ib++)
-            {
-                Vector128<byte> q = Vector128.Load(w + 8 + 16 * ib);
-                Vector256<byte> idx = Vector256.Create(q, (q.AsUInt16() >>> 4).AsByte()) & m4;
-                Vector256<sbyte> v = Avx2.Shuffle(grid, idx.AsSByte());
-                Vector256<sbyte> yy = Vector256.Load(y + 32 * ib);
-                Vector256<short> p = Avx2.MultiplyAddAdjacent(Avx2.Abs(v), Avx2.Sign(yy, v));
-                int ls = ((w[4 + ib / 2] >> (4 * (ib & 1))) & 15) | ((sh >> (2 * ib)) & 3) << 4;
-                sumi += Avx2.MultiplyAddAdjacent(p, Vector256.Create((short)(ls - 32)));
-            }
+            Vector256<uint> lsLo = Avx2.ShiftRightLogicalVariable(Vector256.Create(Unsafe.ReadUnaligned<uint>(w + 4)), LowNibbleShifts) & Vector256.Create(15u);
+            Vector256<uint> lsHi = Avx2.ShiftRightLogicalVariable(Vector256.Create((uint)*(ushort*)(w + 2)), HighPairShifts) & Vector256.Create(3u);
+            Vector256<int> ls = (lsLo | lsHi << 4).AsInt32() - Vector256.Create(32);
+            Vector128<short> ls16 = Sse2.PackSignedSaturate(ls.GetLower(), ls.GetUpper());
+            Vector256<byte> sc8 = Vector256.Create(ls16, ls16).AsByte();
+            Vector256<int> sumi = PairIQ4_XS(Vector256.Load(w + 8), y, grid, sc8, Bcast0, Bcast1)
+                                + PairIQ4_XS(Vector256.Load(w + 40), y + 64, grid, sc8, Bcast2, Bcast3)
+                                + PairIQ4_XS(Vector256.Load(w + 72), y + 128, grid, sc8, Bcast4, Bcast5)
+                                + PairIQ4_XS(Vector256.Load(w + 104), y + 192, grid, sc8, Bcast6, Bcast7);
             acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(d), acc);
         }
         return Vector256.Sum(acc);
