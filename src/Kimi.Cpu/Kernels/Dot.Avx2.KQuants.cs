@@ -14,40 +14,52 @@ internal static unsafe class DotAvx2KQuants
     // Q4_K: 4 chunks of 64 elements; chunk c = 32 bytes qs, low nibbles → sub-block 2c, high → 2c+1.
     public static float Q4_K(byte* w, byte* a, int n)
     {
-        byte* scm = stackalloc byte[16];
         Vector256<float> acc = default;
         float mins = 0;
-        Vector256<byte> m4 = Vector256.Create((byte)15);
         for (int b = 0; b < n / 256; b++, w += 144, a += 292)
         {
             float da = *(float*)a;
             sbyte* y = (sbyte*)(a + 4);
-            short* bsums = (short*)(a + 260);
-            for (int j = 0; j < 8; j++)
-            {
-                DotScalar.ScaleMinK4(j, w + 4, out int sc, out int mn);
-                scm[j] = (byte)sc;
-                scm[8 + j] = (byte)mn;
-            }
-            int summ = 0;
-            for (int j = 0; j < 8; j++) summ += scm[8 + j] * (bsums[2 * j] + bsums[2 * j + 1]);
-            mins += da * Fp16.Load(w + 2) * summ;
-
-            Vector256<int> sumi = default;
-            for (int c = 0; c < 4; c++)
-            {
-                Vector256<byte> q = Vector256.Load(w + 16 + 32 * c);
-                Vector256<short> plo = Avx2.MultiplyAddAdjacent(q & m4, Vector256.Load(y + 64 * c));
-                Vector256<short> phi = Avx2.MultiplyAddAdjacent((q.AsUInt16() >>> 4).AsByte() & m4, Vector256.Load(y + 64 * c + 32));
-                sumi += Avx2.MultiplyAddAdjacent(plo, Vector256.Create((short)scm[2 * c]));
-                sumi += Avx2.MultiplyAddAdjacent(phi, Vector256.Create((short)scm[2 * c + 1]));
-            }
+            ulong sc = UnpackK4(w + 4, out ulong mn);
+            mins += da * Fp16.Load(w + 2) * MinsDot(mn, a);
+            Vector256<byte> sc8 = Scales8(sc);
+            Vector256<int> sumi = ChunkQ4_K(Vector256.Load(w + 16), y, sc8, Bcast0, Bcast1)
+                                + ChunkQ4_K(Vector256.Load(w + 48), y + 64, sc8, Bcast2, Bcast3)
+                                + ChunkQ4_K(Vector256.Load(w + 80), y + 128, sc8, Bcast4, Bcast5)
+                                + ChunkQ4_K(Vector256.Load(w + 112), y + 192, sc8, Bcast6, Bcast7);
             acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(da * Fp16.Load(w)), acc);
         }
         return Vector256.Sum(acc) - mins;
     }
 
-    // Q6_K shuffle controls: lanes 0-7 (elements 0-15 of a 32-element row) take scale 2k, lanes 8-15 take scale 2k+1,
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> ChunkQ4_K(Vector256<byte> q, sbyte* y, Vector256<byte> sc8, Vector256<byte> c0, Vector256<byte> c1)
+    {
+        Vector256<byte> m4 = Vector256.Create((byte)15);
+        return Scaled(q & m4, y, Avx2.Shuffle(sc8, c0).AsInt16()) + Scaled((q.AsUInt16() >>> 4).AsByte() & m4, y + 32, Avx2.Shuffle(sc8, c1).AsInt16());
+    }
+
+    /// <summary>Q4_K/Q5_K: the 12 packed bytes → 8 six-bit scales (returned, byte j = scale j) and 8 mins, with ggml's
+    /// 32-bit masks (same values as <see cref="DotScalar.ScaleMinK4"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong UnpackK4(byte* s12, out ulong mins)
+    {
+        const uint Km1 = 0x3f3f3f3f, Km2 = 0x0f0f0f0f, Km3 = 0x03030303;
+        uint u0 = Unsafe.ReadUnaligned<uint>(s12), u1 = Unsafe.ReadUnaligned<uint>(s12 + 4), u2 = Unsafe.ReadUnaligned<uint>(s12 + 8);
+        mins = (u1 & Km1) | (ulong)(((u2 >> 4) & Km2) | (((u1 >> 6) & Km3) << 4)) << 32;
+        return (u0 & Km1) | (ulong)((u2 & Km2) | (((u0 >> 6) & Km3) << 4)) << 32;
+    }
+
+    /// <summary>Σ_j mins[j]·(bsums[2j] + bsums[2j+1]) of a Q8_K block (Σqa per 32 through one phaddw).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int MinsDot(ulong mins, byte* a)
+    {
+        Vector128<short> bs0 = Vector128.Load((short*)(a + 260)), bs1 = Vector128.Load((short*)(a + 276));
+        Vector128<short> mn16 = Sse41.ConvertToVector128Int16(Vector128.CreateScalar(mins).AsByte());
+        return Vector128.Sum(Sse2.MultiplyAddAdjacent(mn16, Ssse3.HorizontalAdd(bs0, bs1)));
+    }
+
+    // Q6_K/Q3_K/Q2_K shuffle controls (16-element groups): lanes 0-7 (elements 0-15 of a 32-element row) take scale 2k, lanes 8-15 take scale 2k+1,
     // out of 8 sign-extended i16 scales broadcast to both 128-bit halves.
     private static readonly Vector256<byte> ScalePair0 = PairControl(0), ScalePair1 = PairControl(1), ScalePair2 = PairControl(2), ScalePair3 = PairControl(3);
 
@@ -132,25 +144,16 @@ internal static unsafe class DotAvx2KQuants
     }
 
     // Q5_K: Q4_K plus the fifth bit of element 64c + l (low nibble) / 64c + 32 + l (high) in bit 2c / 2c+1 of qh[l].
-    // Scales and mins unpacked with ggml's 32-bit masks; Σ mn·bsums with one vpmaddwd.
     public static float Q5_K(byte* w, byte* a, int n)
     {
-        const uint Km1 = 0x3f3f3f3f, Km2 = 0x0f0f0f0f, Km3 = 0x03030303;
         Vector256<float> acc = default;
         float mins = 0;
         for (int b = 0; b < n / 256; b++, w += 176, a += 292)
         {
             float da = *(float*)a;
             sbyte* y = (sbyte*)(a + 4);
-            uint u0 = Unsafe.ReadUnaligned<uint>(w + 4), u1 = Unsafe.ReadUnaligned<uint>(w + 8), u2 = Unsafe.ReadUnaligned<uint>(w + 12);
-            ulong sc = (u0 & Km1) | (ulong)((u2 & Km2) | (((u0 >> 6) & Km3) << 4)) << 32;
-            ulong mn = (u1 & Km1) | (ulong)(((u2 >> 4) & Km2) | (((u1 >> 6) & Km3) << 4)) << 32;
-
-            // bsums pairs (Σqa per 32) · mins
-            Vector128<short> bs0 = Vector128.Load((short*)(a + 260)), bs1 = Vector128.Load((short*)(a + 276));
-            Vector128<short> mn16 = Sse41.ConvertToVector128Int16(Vector128.CreateScalar(mn).AsByte());
-            mins += da * Fp16.Load(w + 2) * Vector128.Sum(Sse2.MultiplyAddAdjacent(mn16, Ssse3.HorizontalAdd(bs0, bs1)));
-
+            ulong sc = UnpackK4(w + 4, out ulong mn);
+            mins += da * Fp16.Load(w + 2) * MinsDot(mn, a);
             Vector256<byte> qh = Vector256.Load(w + 16), sc8 = Scales8(sc);
             Vector256<int> sumi = ChunkQ5_K(Vector256.Load(w + 48), qh, 0, y, sc8, Bcast0, Bcast1)
                                 + ChunkQ5_K(Vector256.Load(w + 80), qh, 2, y + 64, sc8, Bcast2, Bcast3)
