@@ -88,6 +88,8 @@ internal static unsafe class ActQuantVector
             {
                 // nearest_int: the product, plus 1.5·2²³ as a separate float add (no FMA), low mantissa bits − 2²².
                 Vector256<int> bits = (Vector256.Load(x + k) * vis + magic).AsInt32();
+                // In range except when iscale overflowed to ±inf (all |x| < ~4e-37): then each q is 0 or −2²², whose low
+                // 8 and 16 bits are 0, so the narrowed bytes and the (short) bsums still equal the scalar's.
                 Vector256.Min((bits & mantissa) - bias, top).Store(q32 + k);
             }
             for (int k = 0; k < 256; k += 32)

@@ -39,7 +39,7 @@ public unsafe class ActivationQuantTests
 
     /// <summary>Q8_K blocks that stress quantize_row_q8_K_ref's details: exact .5 ties after the scale (max = −127 gives
     /// iscale = 1), a largest magnitude present with both signs (the first one sets the sign of d), the max in the last
-    /// lane, an all-zero block, a single non-zero, tiny values.</summary>
+    /// lane, an all-zero block, a single non-zero, tiny and subnormal values.</summary>
     private static float[] Q8_KEdgeRow(Random rng)
     {
         const int blocks = 8;
@@ -57,6 +57,8 @@ public unsafe class ActivationQuantTests
         b5.Clear(); b5[77] = 3e-5f;
         Span<float> b6 = x.AsSpan(1536, 256);
         for (int i = 0; i < 256; i++) b6[i] *= 1e-20f;
+        Span<float> b7 = x.AsSpan(1792, 256); // subnormal: −127/max overflows to +inf
+        b7.Clear(); b7[1] = 1e-39f; b7[2] = -2e-39f; b7[3] = 3e-45f;
         return x;
     }
 
