@@ -18,6 +18,9 @@ internal static class BenchData
             GgmlType.Q4_0 or GgmlType.Q8_0 or GgmlType.Q5_0 or GgmlType.IQ4_NL => [0],
             GgmlType.Q4_1 or GgmlType.Q5_1 or GgmlType.Q4_K or GgmlType.Q5_K => [0, 2],
             GgmlType.Q6_K => [208],
+            GgmlType.Q2_K => [80, 82],
+            GgmlType.Q3_K => [108],
+            GgmlType.IQ4_XS => [0],
             _ => throw new NotSupportedException(type.ToString()),
         };
         for (int b = 0; b < row.Length / bs; b++)

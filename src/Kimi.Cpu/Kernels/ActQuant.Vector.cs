@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using Kimi.Cpu.Quants;
@@ -94,6 +95,56 @@ internal static unsafe class ActQuantVector
             }
             *(ushort*)y = HalfConvert.FloatToHalf(d);
             *(ushort*)(y + 2) = HalfConvert.FloatToHalf(Vector128.Sum(sum) * d);
+        }
+    }
+
+    /// <summary>
+    /// Q8_K with the bytes of <see cref="ActQuantScalar.Q8_K"/> (ggml quantize_row_q8_K_ref): max = the first element of
+    /// largest |x| with its sign, iscale = −127/max, q = min(127, nearest_int(iscale·x)) by the same float add of 1.5·2²³
+    /// (round half to even), d = 1/iscale, bsums = Σq per 16. Finite inputs; NaNs are not handled like the scalar loop.
+    /// </summary>
+    public static void Q8_KV256(float* x, byte* y, int n)
+    {
+        Vector256<float> magic = Vector256.Create(12582912f);
+        Vector256<int> mantissa = Vector256.Create(0x007fffff), bias = Vector256.Create(0x00400000), top = Vector256.Create(127);
+        int* q32 = stackalloc int[256];
+        for (int b = 0; b < n / 256; b++, x += 256, y += 292)
+        {
+            Vector256<float> m = Vector256<float>.Zero;
+            for (int k = 0; k < 256; k += 8) m = Vector256.Max(m, Vector256.Abs(Vector256.Load(x + k)));
+            float amax = MaxAcross(Vector128.Max(m.GetLower(), m.GetUpper()));
+            if (amax == 0)
+            {
+                new Span<byte>(y, 292).Clear();
+                continue;
+            }
+            // The scalar loop keeps the first element reaching amax (strict >): its sign decides the sign of d.
+            Vector256<float> va = Vector256.Create(amax);
+            int first = 0;
+            for (int k = 0; k < 256; k += 8)
+            {
+                uint hit = Vector256.Equals(Vector256.Abs(Vector256.Load(x + k)), va).ExtractMostSignificantBits();
+                if (hit != 0) { first = k + BitOperations.TrailingZeroCount(hit); break; }
+            }
+            float iscale = -127f / x[first];
+            Vector256<float> vis = Vector256.Create(iscale);
+            for (int k = 0; k < 256; k += 8)
+            {
+                // nearest_int: the product, plus 1.5·2²³ as a separate float add (no FMA), low mantissa bits − 2²².
+                Vector256<int> bits = (Vector256.Load(x + k) * vis + magic).AsInt32();
+                // In range except when iscale overflowed to ±inf (all |x| < ~4e-37): then each q is 0 or −2²², whose low
+                // 8 and 16 bits are 0, so the narrowed bytes and the (short) bsums still equal the scalar's.
+                Vector256.Min((bits & mantissa) - bias, top).Store(q32 + k);
+            }
+            for (int k = 0; k < 256; k += 32)
+            {
+                Vector256<short> s0 = Vector256.Narrow(Vector256.Load(q32 + k), Vector256.Load(q32 + k + 8));
+                Vector256<short> s1 = Vector256.Narrow(Vector256.Load(q32 + k + 16), Vector256.Load(q32 + k + 24));
+                Vector256.Narrow(s0, s1).Store((sbyte*)(y + 4 + k));
+            }
+            short* bsums = (short*)(y + 260);
+            for (int g = 0; g < 16; g++) bsums[g] = (short)Vector256.Sum(Vector256.Load(q32 + 16 * g) + Vector256.Load(q32 + 16 * g + 8));
+            *(float*)y = 1 / iscale;
         }
     }
 

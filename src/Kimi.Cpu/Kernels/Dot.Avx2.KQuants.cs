@@ -14,40 +14,52 @@ internal static unsafe class DotAvx2KQuants
     // Q4_K: 4 chunks of 64 elements; chunk c = 32 bytes qs, low nibbles → sub-block 2c, high → 2c+1.
     public static float Q4_K(byte* w, byte* a, int n)
     {
-        byte* scm = stackalloc byte[16];
         Vector256<float> acc = default;
         float mins = 0;
-        Vector256<byte> m4 = Vector256.Create((byte)15);
         for (int b = 0; b < n / 256; b++, w += 144, a += 292)
         {
             float da = *(float*)a;
             sbyte* y = (sbyte*)(a + 4);
-            short* bsums = (short*)(a + 260);
-            for (int j = 0; j < 8; j++)
-            {
-                DotScalar.ScaleMinK4(j, w + 4, out int sc, out int mn);
-                scm[j] = (byte)sc;
-                scm[8 + j] = (byte)mn;
-            }
-            int summ = 0;
-            for (int j = 0; j < 8; j++) summ += scm[8 + j] * (bsums[2 * j] + bsums[2 * j + 1]);
-            mins += da * Fp16.Load(w + 2) * summ;
-
-            Vector256<int> sumi = default;
-            for (int c = 0; c < 4; c++)
-            {
-                Vector256<byte> q = Vector256.Load(w + 16 + 32 * c);
-                Vector256<short> plo = Avx2.MultiplyAddAdjacent(q & m4, Vector256.Load(y + 64 * c));
-                Vector256<short> phi = Avx2.MultiplyAddAdjacent((q.AsUInt16() >>> 4).AsByte() & m4, Vector256.Load(y + 64 * c + 32));
-                sumi += Avx2.MultiplyAddAdjacent(plo, Vector256.Create((short)scm[2 * c]));
-                sumi += Avx2.MultiplyAddAdjacent(phi, Vector256.Create((short)scm[2 * c + 1]));
-            }
+            ulong sc = UnpackK4(w + 4, out ulong mn);
+            mins += da * Fp16.Load(w + 2) * MinsDot(mn, a);
+            Vector256<byte> sc8 = Scales8(sc);
+            Vector256<int> sumi = ChunkQ4_K(Vector256.Load(w + 16), y, sc8, Bcast0, Bcast1)
+                                + ChunkQ4_K(Vector256.Load(w + 48), y + 64, sc8, Bcast2, Bcast3)
+                                + ChunkQ4_K(Vector256.Load(w + 80), y + 128, sc8, Bcast4, Bcast5)
+                                + ChunkQ4_K(Vector256.Load(w + 112), y + 192, sc8, Bcast6, Bcast7);
             acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(da * Fp16.Load(w)), acc);
         }
         return Vector256.Sum(acc) - mins;
     }
 
-    // Q6_K shuffle controls: lanes 0-7 (elements 0-15 of a 32-element row) take scale 2k, lanes 8-15 take scale 2k+1,
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> ChunkQ4_K(Vector256<byte> q, sbyte* y, Vector256<byte> sc8, Vector256<byte> c0, Vector256<byte> c1)
+    {
+        Vector256<byte> m4 = Vector256.Create((byte)15);
+        return Scaled(q & m4, y, Avx2.Shuffle(sc8, c0).AsInt16()) + Scaled((q.AsUInt16() >>> 4).AsByte() & m4, y + 32, Avx2.Shuffle(sc8, c1).AsInt16());
+    }
+
+    /// <summary>Q4_K/Q5_K: the 12 packed bytes → 8 six-bit scales (returned, byte j = scale j) and 8 mins, with ggml's
+    /// 32-bit masks (same values as <see cref="DotScalar.ScaleMinK4"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong UnpackK4(byte* s12, out ulong mins)
+    {
+        const uint Km1 = 0x3f3f3f3f, Km2 = 0x0f0f0f0f, Km3 = 0x03030303;
+        uint u0 = Unsafe.ReadUnaligned<uint>(s12), u1 = Unsafe.ReadUnaligned<uint>(s12 + 4), u2 = Unsafe.ReadUnaligned<uint>(s12 + 8);
+        mins = (u1 & Km1) | (ulong)(((u2 >> 4) & Km2) | (((u1 >> 6) & Km3) << 4)) << 32;
+        return (u0 & Km1) | (ulong)((u2 & Km2) | (((u0 >> 6) & Km3) << 4)) << 32;
+    }
+
+    /// <summary>Σ_j mins[j]·(bsums[2j] + bsums[2j+1]) of a Q8_K block (Σqa per 32 through one phaddw).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int MinsDot(ulong mins, byte* a)
+    {
+        Vector128<short> bs0 = Vector128.Load((short*)(a + 260)), bs1 = Vector128.Load((short*)(a + 276));
+        Vector128<short> mn16 = Sse41.ConvertToVector128Int16(Vector128.CreateScalar(mins).AsByte());
+        return Vector128.Sum(Sse2.MultiplyAddAdjacent(mn16, Ssse3.HorizontalAdd(bs0, bs1)));
+    }
+
+    // Q6_K/Q3_K/Q2_K shuffle controls (16-element groups): lanes 0-7 (elements 0-15 of a 32-element row) take scale 2k, lanes 8-15 take scale 2k+1,
     // out of 8 sign-extended i16 scales broadcast to both 128-bit halves.
     private static readonly Vector256<byte> ScalePair0 = PairControl(0), ScalePair1 = PairControl(1), ScalePair2 = PairControl(2), ScalePair3 = PairControl(3);
 
@@ -94,6 +106,180 @@ internal static unsafe class DotAvx2KQuants
             Vector256<short> sc16 = Avx2.ConvertToVector256Int16(Vector128.Load((sbyte*)(w + 192)));
             Vector256<int> sumi = HalfQ6_K(w, w + 128, y, Avx2.Permute2x128(sc16, sc16, 0x00).AsByte())
                                 + HalfQ6_K(w + 64, w + 160, y + 128, Avx2.Permute2x128(sc16, sc16, 0x11).AsByte());
+            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(d), acc);
+        }
+        return Vector256.Sum(acc);
+    }
+
+    /// <summary>vpmaddubsw of unsigned q (small enough that pair sums fit i16) with 32 activations, then vpmaddwd with the
+    /// per-lane i16 scales: 8 i32 partial sums.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Scaled(Vector256<byte> q, sbyte* y, Vector256<short> scale) =>
+        Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(q, Vector256.Load(y)), scale);
+
+    // Lane controls for vpshufb: every i16 lane takes i16 number k of the 8 in its 128-bit half (ggml get_scale_shuffle_k4).
+    private static readonly Vector256<byte> Bcast0 = BcastControl(0), Bcast1 = BcastControl(1), Bcast2 = BcastControl(2), Bcast3 = BcastControl(3),
+        Bcast4 = BcastControl(4), Bcast5 = BcastControl(5), Bcast6 = BcastControl(6), Bcast7 = BcastControl(7);
+
+    private static Vector256<byte> BcastControl(int k) => Vector256.Create((ushort)(2 * k | (2 * k + 1) << 8)).AsByte();
+
+    /// <summary>8 scale bytes (a ulong) as i16 in both 128-bit lanes, for <see cref="Bcast0"/>… shuffles.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<byte> Scales8(ulong sc)
+    {
+        Vector128<short> s = Sse41.ConvertToVector128Int16(Vector128.CreateScalar(sc).AsByte());
+        return Vector256.Create(s, s).AsByte();
+    }
+
+    /// <summary>One 64-element chunk of Q5_K: low nibbles + bit <paramref name="bit"/> of qh (elements 0-31, scale
+    /// <paramref name="c0"/>), high nibbles + bit+1 (32-63, scale <paramref name="c1"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> ChunkQ5_K(Vector256<byte> q, Vector256<byte> qh, int bit, sbyte* y, Vector256<byte> sc8, Vector256<byte> c0, Vector256<byte> c1)
+    {
+        Vector256<byte> m4 = Vector256.Create((byte)15), sixteen = Vector256.Create((byte)16);
+        Vector256<byte> b0 = Vector256.Create((byte)(1 << bit)), b1 = Vector256.Create((byte)(2 << bit));
+        Vector256<byte> lo = (q & m4) | (Vector256.Equals(qh & b0, b0) & sixteen);
+        Vector256<byte> hi = ((q.AsUInt16() >>> 4).AsByte() & m4) | (Vector256.Equals(qh & b1, b1) & sixteen);
+        return Scaled(lo, y, Avx2.Shuffle(sc8, c0).AsInt16()) + Scaled(hi, y + 32, Avx2.Shuffle(sc8, c1).AsInt16());
+    }
+
+    // Q5_K: Q4_K plus the fifth bit of element 64c + l (low nibble) / 64c + 32 + l (high) in bit 2c / 2c+1 of qh[l].
+    public static float Q5_K(byte* w, byte* a, int n)
+    {
+        Vector256<float> acc = default;
+        float mins = 0;
+        for (int b = 0; b < n / 256; b++, w += 176, a += 292)
+        {
+            float da = *(float*)a;
+            sbyte* y = (sbyte*)(a + 4);
+            ulong sc = UnpackK4(w + 4, out ulong mn);
+            mins += da * Fp16.Load(w + 2) * MinsDot(mn, a);
+            Vector256<byte> qh = Vector256.Load(w + 16), sc8 = Scales8(sc);
+            Vector256<int> sumi = ChunkQ5_K(Vector256.Load(w + 48), qh, 0, y, sc8, Bcast0, Bcast1)
+                                + ChunkQ5_K(Vector256.Load(w + 80), qh, 2, y + 64, sc8, Bcast2, Bcast3)
+                                + ChunkQ5_K(Vector256.Load(w + 112), qh, 4, y + 128, sc8, Bcast4, Bcast5)
+                                + ChunkQ5_K(Vector256.Load(w + 144), qh, 6, y + 192, sc8, Bcast6, Bcast7);
+            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(da * Fp16.Load(w)), acc);
+        }
+        return Vector256.Sum(acc) - mins;
+    }
+
+    /// <summary>One 128-element half of Q2_K: 32 qs bytes, its 8 group scales (i16) in both 128-bit lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> HalfQ2_K(Vector256<byte> q, sbyte* yy, Vector256<byte> sc8)
+    {
+        Vector256<byte> m3 = Vector256.Create((byte)3);
+        return Scaled(q & m3, yy, Avx2.Shuffle(sc8, ScalePair0).AsInt16())
+             + Scaled((q.AsUInt16() >>> 2).AsByte() & m3, yy + 32, Avx2.Shuffle(sc8, ScalePair1).AsInt16())
+             + Scaled((q.AsUInt16() >>> 4).AsByte() & m3, yy + 64, Avx2.Shuffle(sc8, ScalePair2).AsInt16())
+             + Scaled((q.AsUInt16() >>> 6).AsByte() & m3, yy + 96, Avx2.Shuffle(sc8, ScalePair3).AsInt16());
+    }
+
+    // Q2_K: per 128-element half, one 32-byte qs load holds 4 × 32 two-bit values (shift 2k); each 32 takes the group
+    // scales 2k / 2k+1 of that half (16 nibble scales widened to i16, the half's 8 broadcast to both 128-bit lanes).
+    public static float Q2_K(byte* w, byte* a, int n)
+    {
+        Vector256<float> acc = default;
+        Vector128<byte> m4 = Vector128.Create((byte)15);
+        for (int b = 0; b < n / 256; b++, w += 84, a += 292)
+        {
+            float da = *(float*)a;
+            sbyte* y = (sbyte*)(a + 4);
+            Vector128<byte> sm = Vector128.Load(w);
+            // Σ mn·bsums: 16 products, summed in float lanes (one FMA with −da·dmin).
+            Vector256<short> mn16 = Avx2.ConvertToVector256Int16((sm.AsUInt16() >>> 4).AsByte() & m4);
+            Vector256<int> prod = Avx2.MultiplyAddAdjacent(mn16, Vector256.Load((short*)(a + 260)));
+            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(prod), Vector256.Create(-da * Fp16.Load(w + 82)), acc);
+
+            Vector256<short> sc16 = Avx2.ConvertToVector256Int16(sm & m4);
+            Vector256<int> sumi = HalfQ2_K(Vector256.Load(w + 16), y, Avx2.Permute2x128(sc16, sc16, 0x00).AsByte())
+                                + HalfQ2_K(Vector256.Load(w + 48), y + 128, Avx2.Permute2x128(sc16, sc16, 0x11).AsByte());
+            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(da * Fp16.Load(w + 80)), acc);
+        }
+        return Vector256.Sum(acc);
+    }
+
+    /// <summary>Σ (q − 4·[hmask bit clear])·y for one 32 of Q3_K, then its two group scales: the low bits and the "−4"
+    /// go through vpmaddubsw separately (both unsigned) and are subtracted in i16.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> GroupQ3_K(Vector256<byte> ql, Vector256<byte> hm, Vector256<byte> bit, sbyte* y, Vector256<short> scale)
+    {
+        Vector256<byte> four = Vector256.Equals(hm & bit, Vector256<byte>.Zero) & Vector256.Create((byte)4);
+        Vector256<sbyte> yy = Vector256.Load(y);
+        return Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(ql, yy) - Avx2.MultiplyAddAdjacent(four, yy), scale);
+    }
+
+    /// <summary>One 128-element half of Q3_K: 32 qs bytes, hmask bits <paramref name="bit0"/>..+3, 8 scales as in Q2_K.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> HalfQ3_K(Vector256<byte> q, Vector256<byte> hm, int bit0, sbyte* yy, Vector256<byte> sc8)
+    {
+        Vector256<byte> m3 = Vector256.Create((byte)3);
+        return GroupQ3_K(q & m3, hm, Vector256.Create((byte)(1 << bit0)), yy, Avx2.Shuffle(sc8, ScalePair0).AsInt16())
+             + GroupQ3_K((q.AsUInt16() >>> 2).AsByte() & m3, hm, Vector256.Create((byte)(2 << bit0)), yy + 32, Avx2.Shuffle(sc8, ScalePair1).AsInt16())
+             + GroupQ3_K((q.AsUInt16() >>> 4).AsByte() & m3, hm, Vector256.Create((byte)(4 << bit0)), yy + 64, Avx2.Shuffle(sc8, ScalePair2).AsInt16())
+             + GroupQ3_K((q.AsUInt16() >>> 6).AsByte() & m3, hm, Vector256.Create((byte)(8 << bit0)), yy + 96, Avx2.Shuffle(sc8, ScalePair3).AsInt16());
+    }
+
+    // Q3_K: as Q2_K for the low bits (qs at +32), the third bit from the 32 hmask bytes, 16 signed 6-bit scales.
+    public static float Q3_K(byte* w, byte* a, int n)
+    {
+        const uint Km1 = 0x03030303, Km2 = 0x0f0f0f0f;
+        Vector256<float> acc = default;
+        for (int b = 0; b < n / 256; b++, w += 110, a += 292)
+        {
+            float d = *(float*)a * Fp16.Load(w + 108);
+            sbyte* y = (sbyte*)(a + 4);
+            uint u0 = Unsafe.ReadUnaligned<uint>(w + 96), u1 = Unsafe.ReadUnaligned<uint>(w + 100), u2 = Unsafe.ReadUnaligned<uint>(w + 104);
+            Vector128<uint> s6 = Vector128.Create(
+                (u0 & Km2) | ((u2 & Km1) << 4), (u1 & Km2) | (((u2 >> 2) & Km1) << 4),
+                ((u0 >> 4) & Km2) | (((u2 >> 4) & Km1) << 4), ((u1 >> 4) & Km2) | (((u2 >> 6) & Km1) << 4));
+            Vector256<short> sc16 = Avx2.ConvertToVector256Int16(s6.AsSByte() - Vector128.Create((sbyte)32));
+            Vector256<byte> hm = Vector256.Load(w);
+            Vector256<int> sumi = HalfQ3_K(Vector256.Load(w + 32), hm, 0, y, Avx2.Permute2x128(sc16, sc16, 0x00).AsByte())
+                                + HalfQ3_K(Vector256.Load(w + 64), hm, 4, y + 128, Avx2.Permute2x128(sc16, sc16, 0x11).AsByte());
+            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(d), acc);
+        }
+        return Vector256.Sum(acc);
+    }
+
+    private static readonly Vector256<uint> LowNibbleShifts = Vector256.Create(0u, 4, 8, 12, 16, 20, 24, 28),
+        HighPairShifts = Vector256.Create(0u, 2, 4, 6, 8, 10, 12, 14);
+
+    /// <summary>Two IQ4_XS sub-blocks (32 qs bytes → 64 elements): low/high nibbles of each 16 bytes regrouped per 32 with
+    /// vperm2i128, looked up in the grid with vpshufb, multiplied as signed × signed (vpsignb + vpmaddubsw, |grid| ≤ 127),
+    /// then by the sub-blocks' ls − 32.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> PairIQ4_XS(Vector256<byte> q, sbyte* y, Vector256<sbyte> grid, Vector256<byte> sc8, Vector256<byte> c0, Vector256<byte> c1)
+    {
+        Vector256<byte> m4 = Vector256.Create((byte)15);
+        Vector256<byte> lo = q & m4, hi = (q.AsUInt16() >>> 4).AsByte() & m4;
+        Vector256<sbyte> v0 = Avx2.Shuffle(grid, Avx2.Permute2x128(lo, hi, 0x20).AsSByte());
+        Vector256<sbyte> v1 = Avx2.Shuffle(grid, Avx2.Permute2x128(lo, hi, 0x31).AsSByte());
+        Vector256<short> p0 = Avx2.MultiplyAddAdjacent(Avx2.Abs(v0), Avx2.Sign(Vector256.Load(y), v0));
+        Vector256<short> p1 = Avx2.MultiplyAddAdjacent(Avx2.Abs(v1), Avx2.Sign(Vector256.Load(y + 32), v1));
+        return Avx2.MultiplyAddAdjacent(p0, Avx2.Shuffle(sc8, c0).AsInt16()) + Avx2.MultiplyAddAdjacent(p1, Avx2.Shuffle(sc8, c1).AsInt16());
+    }
+
+    // IQ4_XS: 8 sub-blocks of 32 (IQ4_NL nibble layout, 16 qs bytes each); the 8 scales ls − 32 (4 low bits in scales_l,
+    // 2 high in scales_h) are unpacked once per block with variable shifts, then picked per sub-block by vpshufb.
+    public static float IQ4_XS(byte* w, byte* a, int n)
+    {
+        Vector128<sbyte> grid128 = Vector128.Create(DotScalar.Iq4NlValues);
+        Vector256<sbyte> grid = Vector256.Create(grid128, grid128);
+        Vector256<float> acc = default;
+        for (int b = 0; b < n / 256; b++, w += 136, a += 292)
+        {
+            float d = *(float*)a * Fp16.Load(w);
+            sbyte* y = (sbyte*)(a + 4);
+            Vector256<uint> lsLo = Avx2.ShiftRightLogicalVariable(Vector256.Create(Unsafe.ReadUnaligned<uint>(w + 4)), LowNibbleShifts) & Vector256.Create(15u);
+            Vector256<uint> lsHi = Avx2.ShiftRightLogicalVariable(Vector256.Create((uint)*(ushort*)(w + 2)), HighPairShifts) & Vector256.Create(3u);
+            Vector256<int> ls = (lsLo | lsHi << 4).AsInt32() - Vector256.Create(32);
+            Vector128<short> ls16 = Sse2.PackSignedSaturate(ls.GetLower(), ls.GetUpper());
+            Vector256<byte> sc8 = Vector256.Create(ls16, ls16).AsByte();
+            Vector256<int> sumi = PairIQ4_XS(Vector256.Load(w + 8), y, grid, sc8, Bcast0, Bcast1)
+                                + PairIQ4_XS(Vector256.Load(w + 40), y + 64, grid, sc8, Bcast2, Bcast3)
+                                + PairIQ4_XS(Vector256.Load(w + 72), y + 128, grid, sc8, Bcast4, Bcast5)
+                                + PairIQ4_XS(Vector256.Load(w + 104), y + 192, grid, sc8, Bcast6, Bcast7);
             acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(d), acc);
         }
         return Vector256.Sum(acc);

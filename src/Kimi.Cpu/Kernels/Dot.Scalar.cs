@@ -177,12 +177,12 @@ internal static unsafe class DotScalar
             for (int c = 0; c < 4; c++)
             {
                 byte* qs = w + 48 + 32 * c;
-                int u1 = 1 << (2 * c), u2 = 2 << (2 * c);
                 int s0 = 0, s1 = 0;
                 for (int l = 0; l < 32; l++)
                 {
-                    s0 += ((qs[l] & 15) + ((qh[l] & u1) != 0 ? 16 : 0)) * y[64 * c + l];
-                    s1 += ((qs[l] >> 4) + ((qh[l] & u2) != 0 ? 16 : 0)) * y[64 * c + 32 + l];
+                    // fifth bit shifted into place (no data-dependent branch: the bits are random)
+                    s0 += ((qs[l] & 15) | ((qh[l] >> (2 * c)) & 1) << 4) * y[64 * c + l];
+                    s1 += ((qs[l] >> 4) | ((qh[l] >> (2 * c + 1)) & 1) << 4) * y[64 * c + 32 + l];
                 }
                 ScaleMinK4(2 * c, w + 4, out int sc0, out int mn0);
                 ScaleMinK4(2 * c + 1, w + 4, out int sc1, out int mn1);
@@ -190,6 +190,90 @@ internal static unsafe class DotScalar
                 summ += mn0 * (bsums[4 * c] + bsums[4 * c + 1]) + mn1 * (bsums[4 * c + 2] + bsums[4 * c + 3]);
             }
             s += da * Fp16.Load(w) * sumi - da * Fp16.Load(w + 2) * summ;
+        }
+        return s;
+    }
+
+    // Q2_K · Q8_K: 16 groups of 16; scales[g] holds the group's 4-bit scale (low nibble) and min (high nibble); 2-bit
+    // values, 32 qs bytes per 128 elements (shift 2k picks elements 32k..32k+31). Σ da·(dw·Σ sc·Σ q·qa − dmin·Σ mn·bsum).
+    public static float Q2_K(byte* w, byte* a, int n)
+    {
+        float s = 0;
+        for (int b = 0; b < n / 256; b++, w += 84, a += 292)
+        {
+            float da = *(float*)a; sbyte* y = (sbyte*)(a + 4); short* bsums = (short*)(a + 260);
+            int summ = 0;
+            for (int g = 0; g < 16; g++) summ += (w[g] >> 4) * bsums[g];
+            int sumi = 0;
+            for (int h = 0; h < 2; h++)
+            {
+                byte* q = w + 16 + 32 * h;
+                for (int k = 0; k < 4; k++)
+                    for (int half = 0; half < 2; half++)
+                    {
+                        sbyte* yy = y + 128 * h + 32 * k + 16 * half;
+                        int sg = 0;
+                        for (int l = 0; l < 16; l++) sg += ((q[16 * half + l] >> (2 * k)) & 3) * yy[l];
+                        sumi += (w[8 * h + 2 * k + half] & 15) * sg;
+                    }
+            }
+            s += da * Fp16.Load(w + 80) * sumi - da * Fp16.Load(w + 82) * summ;
+        }
+        return s;
+    }
+
+    /// <summary>Q3_K's 16 six-bit scales from its 12 packed bytes, minus 32 (ggml's kmask unpacking).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static int Q3_KScale(int g, byte* sc12) =>
+        ((g < 8 ? sc12[g] & 15 : sc12[g - 8] >> 4) | ((sc12[8 + (g & 3)] >> (2 * (g >> 2))) & 3) << 4) - 32;
+
+    // Q3_K · Q8_K: 16 groups of 16 with signed 6-bit scales; value = 2 low bits (qs, as Q2_K) − 4 unless the element's
+    // hmask bit is set (bit 4h+k of hmask[l] for element 128h + 32k + l).
+    public static float Q3_K(byte* w, byte* a, int n)
+    {
+        float s = 0;
+        for (int b = 0; b < n / 256; b++, w += 110, a += 292)
+        {
+            float da = *(float*)a; sbyte* y = (sbyte*)(a + 4);
+            int sumi = 0;
+            for (int h = 0; h < 2; h++)
+            {
+                byte* q = w + 32 + 32 * h;
+                for (int k = 0; k < 4; k++)
+                    for (int half = 0; half < 2; half++)
+                    {
+                        sbyte* yy = y + 128 * h + 32 * k + 16 * half;
+                        byte* hm = w + 16 * half;
+                        int bit = 4 * h + k, sg = 0;
+                        // (low 2 bits | hmask bit << 2) − 4: the "−4 unless set" without a data-dependent branch
+                        for (int l = 0; l < 16; l++) sg += ((((q[16 * half + l] >> (2 * k)) & 3) | ((hm[l] >> bit) & 1) << 2) - 4) * yy[l];
+                        sumi += Q3_KScale(8 * h + 2 * k + half, w + 96) * sg;
+                    }
+            }
+            s += da * Fp16.Load(w + 108) * sumi;
+        }
+        return s;
+    }
+
+    // IQ4_XS · Q8_K: 8 sub-blocks of 32, each an IQ4_NL block without its own d: 6-bit scale ls (4 low bits in scales_l,
+    // 2 high in scales_h), value = grid[nibble]·(ls − 32). Integer sum per super-block (|Σ| < 2³¹), one float term.
+    public static float IQ4_XS(byte* w, byte* a, int n)
+    {
+        ReadOnlySpan<sbyte> k = Iq4NlValues;
+        float s = 0;
+        for (int b = 0; b < n / 256; b++, w += 136, a += 292)
+        {
+            float da = *(float*)a; sbyte* y = (sbyte*)(a + 4);
+            int sh = *(ushort*)(w + 2), sumi = 0;
+            for (int ib = 0; ib < 8; ib++)
+            {
+                byte* x = w + 8 + 16 * ib; sbyte* yy = y + 32 * ib;
+                int ls = ((w[4 + ib / 2] >> (4 * (ib & 1))) & 15) | ((sh >> (2 * ib)) & 3) << 4;
+                int sg = 0;
+                for (int j = 0; j < 16; j++) sg += k[x[j] & 15] * yy[j] + k[x[j] >> 4] * yy[j + 16];
+                sumi += (ls - 32) * sg;
+            }
+            s += Fp16.Load(w) * da * sumi;
         }
         return s;
     }

@@ -95,6 +95,9 @@ public sealed unsafe class KernelSet
         Set(GgmlType.Q4_K, f, &DotScalar.Q4_K);
         Set(GgmlType.Q5_K, f, &DotScalar.Q5_K);
         Set(GgmlType.Q6_K, f, &DotScalar.Q6_K);
+        Set(GgmlType.Q2_K, f, &DotScalar.Q2_K);
+        Set(GgmlType.Q3_K, f, &DotScalar.Q3_K);
+        Set(GgmlType.IQ4_XS, f, &DotScalar.IQ4_XS);
     }
 
     private void AddVector128()
@@ -148,6 +151,14 @@ public sealed unsafe class KernelSet
         Set(GgmlType.IQ4_NL, f, &DotAvx2Legacy.IQ4_NL);
         Set(GgmlType.Q4_K, f, &DotAvx2KQuants.Q4_K);
         Set(GgmlType.Q6_K, f, &DotAvx2KQuants.Q6_K);
+        // K-quants, 1 thread, 7168-column rows in L2, GB/s of weights per CPU-second, scalar → AVX2 (Zen 4, shared machine):
+        // Q2_K 0.34 → 14.9, Q3_K 0.31 → 12.0, Q4_K 0.70 → 20.9, Q5_K 0.61 → 18.5, Q6_K 0.58 → 26.0, IQ4_XS 0.71 → 14.9.
+        // Q8_K activation row of 7168: 13 µs scalar, 2.5 µs Vector256.
+        Set(GgmlType.Q5_K, f, &DotAvx2KQuants.Q5_K);
+        Set(GgmlType.Q2_K, f, &DotAvx2KQuants.Q2_K);
+        Set(GgmlType.Q3_K, f, &DotAvx2KQuants.Q3_K);
+        Set(GgmlType.IQ4_XS, f, &DotAvx2KQuants.IQ4_XS);
+        SetQuant(GgmlType.Q8_K, &ActQuantVector.Q8_KV256);
         SetTile(GgmlType.Q4_0, &TileAvx2.Q4_0x4x4);
         SetTile(GgmlType.Q8_0, &TileAvx2.Q8_0x4x4);
     }

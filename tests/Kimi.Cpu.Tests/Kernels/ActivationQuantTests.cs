@@ -37,6 +37,49 @@ public unsafe class ActivationQuantTests
             }
     }
 
+    /// <summary>Q8_K blocks that stress quantize_row_q8_K_ref's details: exact .5 ties after the scale (max = −127 gives
+    /// iscale = 1), a largest magnitude present with both signs (the first one sets the sign of d), the max in the last
+    /// lane, an all-zero block, a single non-zero, tiny and subnormal values.</summary>
+    private static float[] Q8_KEdgeRow(Random rng)
+    {
+        const int blocks = 8;
+        var x = new float[256 * blocks];
+        KernelTestData.Activations(rng, x.Length).CopyTo(x, 0);
+        Span<float> b0 = x.AsSpan(0, 256);
+        b0[5] = -127; b0[6] = 0.5f; b0[7] = 1.5f; b0[8] = -2.5f; b0[9] = 3.5f; b0[10] = -0.5f; b0[200] = 126.5f;
+        Span<float> b1 = x.AsSpan(256, 256);
+        b1[17] = 40; b1[3] = -40; // −40 comes first: d > 0 would be wrong
+        Span<float> b2 = x.AsSpan(512, 256);
+        b2[40] = 40; b2[100] = -40;
+        x.AsSpan(768, 256)[255] = -50;
+        x.AsSpan(1024, 256).Clear();
+        Span<float> b5 = x.AsSpan(1280, 256);
+        b5.Clear(); b5[77] = 3e-5f;
+        Span<float> b6 = x.AsSpan(1536, 256);
+        for (int i = 0; i < 256; i++) b6[i] *= 1e-20f;
+        Span<float> b7 = x.AsSpan(1792, 256); // subnormal: −127/max overflows to +inf
+        b7.Clear(); b7[1] = 1e-39f; b7[2] = -2e-39f; b7[3] = 3e-45f;
+        return x;
+    }
+
+    [Theory]
+    [MemberData(nameof(Isas))]
+    public void Q8_KEveryIsaQuantizesToTheSameBytesAsScalar(KernelIsa isa)
+    {
+        var rng = new Random(8);
+        KernelSet scalar = KernelSet.Create(KernelIsa.Scalar), k = KernelSet.Create(isa);
+        for (int rep = 0; rep < 4; rep++)
+        {
+            float[] x = rep == 0 ? Q8_KEdgeRow(rng) : KernelTestData.Activations(rng, 256 * (1 + 13 * rep));
+            byte[] expected = Quantize(scalar, GgmlType.Q2_K, x);
+            Assert.Equal(expected, Quantize(k, GgmlType.Q2_K, x));
+            // The Vector256 quantizer itself (portable vector API), whichever family this machine selects.
+            var direct = new byte[expected.Length];
+            fixed (float* px = x) fixed (byte* pd = direct) ActQuantVector.Q8_KV256(px, pd, x.Length);
+            Assert.Equal(expected, direct);
+        }
+    }
+
     [Fact]
     public void Q8_0IsWithinHalfAStepAndMatchesQuantsUpToTies()
     {

@@ -13,6 +13,7 @@ internal static class KernelTestData
     [
         GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q4_K, GgmlType.Q6_K,
         GgmlType.Q5_K, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.IQ4_NL,
+        GgmlType.Q2_K, GgmlType.Q3_K, GgmlType.IQ4_XS,
     ];
 
     public static IEnumerable<object[]> TypeIsaPairs() =>
@@ -64,7 +65,14 @@ internal static class KernelTestData
                         case GgmlType.Q6_K:
                             BinaryPrimitives.WriteUInt16LittleEndian(blk[208..], Half(rng, 0.01));
                             break;
-                        default: // Q4_0, Q5_0, Q8_0, IQ4_NL: d first
+                        case GgmlType.Q2_K:
+                            BinaryPrimitives.WriteUInt16LittleEndian(blk[80..], Half(rng, 0.05));
+                            BinaryPrimitives.WriteUInt16LittleEndian(blk[82..], Half(rng, 0.05));
+                            break;
+                        case GgmlType.Q3_K:
+                            BinaryPrimitives.WriteUInt16LittleEndian(blk[108..], Half(rng, 0.01));
+                            break;
+                        default: // Q4_0, Q5_0, Q8_0, IQ4_NL, IQ4_XS: d first
                             BinaryPrimitives.WriteUInt16LittleEndian(blk, Half(rng, 0.05));
                             break;
                     }

@@ -11,7 +11,7 @@ namespace Kimi.Cpu.Model.Ops;
 /// converted once per call to the weight type's vec_dot format (into this object's scratch, all matrices of a stack at
 /// once), then <see cref="MatMul.Run"/> — the library's one row-split driver — spreads output rows over the model's
 /// <see cref="WorkerPool"/>; every weight row is read once per call and dotted with all tokens of the batch.
-/// Weight types without a dot kernel (Q2_K, Q3_K, IQ4_XS, the IQ1/IQ2/IQ3 and TQ families) take a generic path:
+/// Weight types without a dot kernel (the IQ1/IQ2/IQ3 and TQ families) take a generic path:
 /// activation to Q8_K and back to floats once per call, each weight row dequantized once per call (a per-thread row
 /// buffer), float dots — the same products as ggml's integer kernels up to summation order.
 /// </summary>
