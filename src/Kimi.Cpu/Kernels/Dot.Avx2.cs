@@ -85,14 +85,9 @@ internal static unsafe class DotAvx2
         return Avx2.Blend(t.AsInt32(), h.AsInt32(), 0xF0).AsByte() & Vector256.Create((byte)15);
     }
 
-    // Q8_0 and Q4_0: each block's scale is a scalar table lookup times the activation scale from the sidecar, then a
-    // broadcast; four accumulators. (A vpgatherdd of 8 scales + vpermps per block measured ~15% slower on Zen 4.)
-    public static float Q8_0(byte* w, byte* a, int n)
-    {
-        int nb = n / 32;
-        return Q8_0Core(w, a, ActivationFormat.Q8_0Scales(a, nb), nb);
-    }
-
+    // Q8_0 and Q4_0 cores, now only for the odd tail blocks of the (unselected) AVX-512 kernels: the AVX2 set runs
+    // TileAvx2.Q8_0/Q4_0, whose arithmetic matches the register-blocked tiles. Each block's scale is a scalar table lookup
+    // times the activation scale from the sidecar, then a broadcast; four accumulators.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> BlockQ8_0(byte* w, byte* a, Vector256<float> scale, Vector256<float> acc) =>
         Fma.MultiplyAdd(Avx.ConvertToVector256Single(DotI8(Vector256.Load((sbyte*)(w + 2)), Vector256.Load((sbyte*)(a + 2)))), scale, acc);
@@ -110,13 +105,6 @@ internal static unsafe class DotAvx2
         }
         for (; b < nb; b++, w += 34, a += 34) acc0 = BlockQ8_0(w, a, Vector256.Create(Fp16.Load(w) * da[b]), acc0);
         return Vector256.Sum((acc0 + acc1) + (acc2 + acc3));
-    }
-
-    public static float Q4_0(byte* w, byte* a, int n)
-    {
-        int nb = n / 32;
-        float* da = ActivationFormat.Q8_0Scales(a, nb);
-        return Q4_0Core(w, a, da, da + nb, nb);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
