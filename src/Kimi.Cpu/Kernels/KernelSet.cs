@@ -99,6 +99,9 @@ public sealed unsafe class KernelSet
         Set(GgmlType.BF16, f, &DotVector128.BF16);
         Set(GgmlType.Q8_0, f, &DotVector128.Q8_0);
         Set(GgmlType.Q4_0, f, &DotVector128.Q4_0);
+        Set(GgmlType.Q4_K, f, &DotVector128KQuants.Q4_K);
+        Set(GgmlType.Q5_K, f, &DotVector128KQuants.Q5_K);
+        Set(GgmlType.Q6_K, f, &DotVector128KQuants.Q6_K);
     }
 
     private void AddNeon()
@@ -110,6 +113,9 @@ public sealed unsafe class KernelSet
         Set(GgmlType.BF16, f, &DotNeon.BF16);
         Set(GgmlType.Q8_0, f, &DotNeon.Q8_0);
         Set(GgmlType.Q4_0, f, &DotNeon.Q4_0);
+        Set(GgmlType.Q4_K, f, &DotNeonKQuants.Q4_K);
+        Set(GgmlType.Q5_K, f, &DotNeonKQuants.Q5_K);
+        Set(GgmlType.Q6_K, f, &DotNeonKQuants.Q6_K);
     }
 
     private void AddAvx2()
