@@ -93,6 +93,7 @@ public sealed unsafe class KernelSet
     private void AddVector128()
     {
         SetQuant(GgmlType.Q8_0, &ActQuantVector.Q8_0V128);
+        SetQuant(GgmlType.Q8_K, &ActQuantVectorQ8K.Q8_KV128);
         const string f = "Vector128";
         Set(GgmlType.F32, f, &DotVector128.F32);
         Set(GgmlType.F16, f, &DotVector128.F16);
@@ -107,6 +108,7 @@ public sealed unsafe class KernelSet
     private void AddNeon()
     {
         SetQuant(GgmlType.Q8_0, &ActQuantVector.Q8_0V128);
+        SetQuant(GgmlType.Q8_K, &ActQuantVectorQ8K.Q8_KV128);
         const string f = "Neon";
         Set(GgmlType.F32, f, &DotNeon.F32);
         Set(GgmlType.F16, f, &DotNeon.F16);
