@@ -8,7 +8,8 @@ namespace Kimi.Cpu.Kernels;
 /// ARM64 AdvSimd K-quant dots against Q8_K activations. Same contract as <see cref="DotScalar"/>: integer sums per
 /// 32/16-element group are exact, each 256-element super-block adds one float term. int8 products use sdot (<see cref="Dp"/>)
 /// when present, else smull/smlal2 into i16 lanes and one sadalp-style widening pairwise add. Per-group sums are gathered
-/// with addp into one vector of 4 groups and multiplied by the widened scales (no horizontal add per group, as ggml does).
+/// with addp into one vector of 4 groups and multiplied by the widened scales (ggml instead reduces every group to a scalar
+/// with vaddvq and multiplies there).
 /// Not run on x86: tested under qemu-aarch64 (tests/neon/run.sh).
 /// </summary>
 [SkipLocalsInit]
@@ -134,37 +135,39 @@ internal static unsafe class DotNeonKQuants
     }
 
     /// <summary>
-    /// One 128-element half of a Q6_K block (ql 64 bytes, qh 32 bytes): the 8 groups of 16 in y order, each
-    /// Σ (q − 32)·y with q = (ql nibble) | (2 qh bits) &lt;&lt; 4, gathered as two vectors of 4 group sums.
+    /// One 128-element half of a Q6_K block (ql 64 bytes, qh 32 bytes): the 8 groups of 16 in y order, each Σ q·y with the
+    /// unsigned q = (ql nibble) | (2 qh bits) &lt;&lt; 4 (0..63; the −32 comes off once per block through bsums), gathered as
+    /// two vectors of 4 group sums.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void HalfQ6_K(byte* ql, byte* qh, sbyte* y, out Vector128<int> s03, out Vector128<int> s47)
     {
         Vector128<byte> m6 = Vector128.Create((byte)63);
-        Vector128<sbyte> m32 = Vector128.Create((sbyte)32);
         Vector128<byte> l0a = AdvSimd.LoadVector128(ql), l0b = AdvSimd.LoadVector128(ql + 16);
         Vector128<byte> l1a = AdvSimd.LoadVector128(ql + 32), l1b = AdvSimd.LoadVector128(ql + 48);
         Vector128<byte> ha = AdvSimd.LoadVector128(qh), hb = AdvSimd.LoadVector128(qh + 16);
         Vector128<byte> ha2 = AdvSimd.ShiftRightLogical(ha, 2), hb2 = AdvSimd.ShiftRightLogical(hb, 2);
         // Elements 0-31: low nibble of ql[0..31], qh bits 0-1 (sli puts qh << 4 above the nibble; & 63 drops the rest).
-        Vector128<sbyte> q1a = AdvSimd.Subtract(AdvSimd.And(AdvSimd.ShiftLeftAndInsert(l0a, ha, 4), m6).AsSByte(), m32);
-        Vector128<sbyte> q1b = AdvSimd.Subtract(AdvSimd.And(AdvSimd.ShiftLeftAndInsert(l0b, hb, 4), m6).AsSByte(), m32);
+        Vector128<sbyte> q1a = AdvSimd.And(AdvSimd.ShiftLeftAndInsert(l0a, ha, 4), m6).AsSByte();
+        Vector128<sbyte> q1b = AdvSimd.And(AdvSimd.ShiftLeftAndInsert(l0b, hb, 4), m6).AsSByte();
         // Elements 32-63: low nibble of ql[32..63], qh bits 2-3.
-        Vector128<sbyte> q2a = AdvSimd.Subtract(AdvSimd.And(AdvSimd.ShiftLeftAndInsert(l1a, ha2, 4), m6).AsSByte(), m32);
-        Vector128<sbyte> q2b = AdvSimd.Subtract(AdvSimd.And(AdvSimd.ShiftLeftAndInsert(l1b, hb2, 4), m6).AsSByte(), m32);
+        Vector128<sbyte> q2a = AdvSimd.And(AdvSimd.ShiftLeftAndInsert(l1a, ha2, 4), m6).AsSByte();
+        Vector128<sbyte> q2b = AdvSimd.And(AdvSimd.ShiftLeftAndInsert(l1b, hb2, 4), m6).AsSByte();
         // Elements 64-95: high nibble of ql[0..31], qh bits 4-5 (sri: (qh & 0xF0) | ql >> 4).
-        Vector128<sbyte> q3a = AdvSimd.Subtract(AdvSimd.And(AdvSimd.ShiftRightAndInsert(ha, l0a, 4), m6).AsSByte(), m32);
-        Vector128<sbyte> q3b = AdvSimd.Subtract(AdvSimd.And(AdvSimd.ShiftRightAndInsert(hb, l0b, 4), m6).AsSByte(), m32);
+        Vector128<sbyte> q3a = AdvSimd.And(AdvSimd.ShiftRightAndInsert(ha, l0a, 4), m6).AsSByte();
+        Vector128<sbyte> q3b = AdvSimd.And(AdvSimd.ShiftRightAndInsert(hb, l0b, 4), m6).AsSByte();
         // Elements 96-127: high nibble of ql[32..63], qh bits 6-7 (already the top of qh >> 2: no mask needed).
-        Vector128<sbyte> q4a = AdvSimd.Subtract(AdvSimd.ShiftRightAndInsert(ha2, l1a, 4).AsSByte(), m32);
-        Vector128<sbyte> q4b = AdvSimd.Subtract(AdvSimd.ShiftRightAndInsert(hb2, l1b, 4).AsSByte(), m32);
+        Vector128<sbyte> q4a = AdvSimd.ShiftRightAndInsert(ha2, l1a, 4).AsSByte();
+        Vector128<sbyte> q4b = AdvSimd.ShiftRightAndInsert(hb2, l1b, 4).AsSByte();
+        // Without sdot: |q·y| ≤ 63·127, 2 products per i16 lane.
         s03 = Gather4(Dot16(q1a, AdvSimd.LoadVector128(y)), Dot16(q1b, AdvSimd.LoadVector128(y + 16)),
                       Dot16(q2a, AdvSimd.LoadVector128(y + 32)), Dot16(q2b, AdvSimd.LoadVector128(y + 48)));
         s47 = Gather4(Dot16(q3a, AdvSimd.LoadVector128(y + 64)), Dot16(q3b, AdvSimd.LoadVector128(y + 80)),
                       Dot16(q4a, AdvSimd.LoadVector128(y + 96)), Dot16(q4b, AdvSimd.LoadVector128(y + 112)));
     }
 
-    // Q6_K: two halves of 128 (ql +64, qh +32, scales +8 per half); group g of 16 (in y order) has signed scale sc[g].
+    // Q6_K: two halves of 128 (ql +64, qh +32, scales +8 per half); group g of 16 (in y order) has signed scale sc[g];
+    // Σ sc·Σ (q − 32)·y = Σ sc·Σ q·y − 32·Σ sc·bsum (ggml's NEON order).
     public static float Q6_K(byte* w, byte* a, int n)
     {
         Vector128<float> acc = default;
@@ -176,10 +179,15 @@ internal static unsafe class DotNeonKQuants
             Vector128<short> sc0 = AdvSimd.SignExtendWideningLower(sc.GetLower()), sc1 = AdvSimd.SignExtendWideningUpper(sc);
             HalfQ6_K(w, w + 128, y, out Vector128<int> g0, out Vector128<int> g1);
             HalfQ6_K(w + 64, w + 160, y + 128, out Vector128<int> g2, out Vector128<int> g3);
+            // −32 term: Σ_g sc[g]·bsums[g] (|bsum| ≤ 16·127 fits i16), any lane order since only the total counts.
+            Vector128<short> bs0 = AdvSimd.LoadVector128((short*)(a + 260)), bs1 = AdvSimd.LoadVector128((short*)(a + 276));
+            Vector128<int> mins = AdvSimd.MultiplyWideningUpperAndAdd(AdvSimd.MultiplyWideningLower(bs0.GetLower(), sc0.GetLower()), bs0, sc0);
+            mins = AdvSimd.MultiplyWideningUpperAndAdd(AdvSimd.MultiplyWideningLowerAndAdd(mins, bs1.GetLower(), sc1.GetLower()), bs1, sc1);
             Vector128<int> sumi = AdvSimd.Multiply(g0, AdvSimd.SignExtendWideningLower(sc0.GetLower()));
             sumi = AdvSimd.MultiplyAdd(sumi, g1, AdvSimd.SignExtendWideningUpper(sc0));
             sumi = AdvSimd.MultiplyAdd(sumi, g2, AdvSimd.SignExtendWideningLower(sc1.GetLower()));
             sumi = AdvSimd.MultiplyAdd(sumi, g3, AdvSimd.SignExtendWideningUpper(sc1));
+            sumi -= mins << 5;
             acc = AdvSimd.FusedMultiplyAdd(acc, AdvSimd.ConvertToSingle(sumi), Vector128.Create(d));
         }
         return Vector128.Sum(acc);
