@@ -5,27 +5,32 @@ namespace Kimi.Cpu.Kernels;
 
 /// <summary>
 /// Portable <see cref="Vector128{T}"/> K-quant dots against Q8_K activations (cross-platform API only: the path for CPUs
-/// without hand-written kernels). Same contract as <see cref="DotScalar"/>. Weight values (≤ 32 in magnitude) and
-/// activations (≤ 127) widen to i16 and multiply there; a few products add up in i16 lanes (bounds noted at each use)
-/// before one widening to i32 per group, then the group's scale multiplies the i32 lanes.
+/// without hand-written kernels). Same contract as <see cref="DotScalar"/>. Weight values (≤ 63 in magnitude) and
+/// activations (≤ 127) widen to i16 (even/odd bytes of each i16 lane, little-endian as every .NET SIMD target) and multiply
+/// there; a few products add up in i16 lanes (bounds noted at each use) before one widening to i32 per group, then the
+/// group's scale multiplies the i32 lanes.
 /// </summary>
 [SkipLocalsInit]
 internal static unsafe class DotVector128KQuants
 {
-    /// <summary>x·y for 16 signed bytes as 8 i16 lanes of 2 products each (caller keeps |x·y| small, see uses).</summary>
+    /// <summary>
+    /// x·y for 16 elements as 8 i16 lanes of 2 products each: lane k holds elements 2k (<paramref name="xEven"/>) and 2k+1
+    /// (<paramref name="xOdd"/>); the 16 activation bytes split the same way with shifts on their i16 view. Even/odd
+    /// halves instead of Vector128.Widen's lower/upper: shifts, no shuffles (Q6_K ~30% faster on Zen 4, Q4_K/Q5_K no slower).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<short> Mul16(Vector128<sbyte> x, Vector128<sbyte> y)
+    private static Vector128<short> Mul16(Vector128<short> xEven, Vector128<short> xOdd, sbyte* y)
     {
-        (Vector128<short> xl, Vector128<short> xh) = Vector128.Widen(x);
-        (Vector128<short> yl, Vector128<short> yh) = Vector128.Widen(y);
-        return xl * yl + xh * yh;
+        Vector128<short> v = Vector128.Load((short*)y);
+        return xEven * ((v << 8) >> 8) + xOdd * (v >> 8);
     }
 
+    /// <summary>Sum of each pair of i16 lanes as 4 i32 lanes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector128<int> Widen32(Vector128<short> p)
     {
-        (Vector128<int> lo, Vector128<int> hi) = Vector128.Widen(p);
-        return lo + hi;
+        Vector128<int> v = p.AsInt32();
+        return ((v << 16) >> 16) + (v >> 16);
     }
 
     /// <summary>Q4_K/Q5_K min term Σ_j mn_j·(bsums[2j] + bsums[2j+1]).</summary>
@@ -38,12 +43,16 @@ internal static unsafe class DotVector128KQuants
     }
 
     /// <summary>
-    /// Sub-block of 32: x0·y[0..15] + x1·y[16..31] times its scale. Each i16 lane sums 4 products; Q4_K/Q5_K values are
-    /// 0..31, so |sum| ≤ 4·31·127 &lt; 2^15.
+    /// Sub-block of 32: x0·y[0..15] + x1·y[16..31] times its scale, x0/x1 unsigned bytes. Each i16 lane sums 4 products;
+    /// Q4_K/Q5_K values are 0..31, so |sum| ≤ 4·31·127 &lt; 2^15.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<int> SubBlock(Vector128<byte> x0, Vector128<byte> x1, sbyte* y, ulong scales, int j) =>
-        Widen32(Mul16(x0.AsSByte(), Vector128.Load(y)) + Mul16(x1.AsSByte(), Vector128.Load(y + 16))) * Vector128.Create((int)((scales >> (8 * j)) & 0xff));
+    private static Vector128<int> SubBlock(Vector128<byte> x0, Vector128<byte> x1, sbyte* y, ulong scales, int j)
+    {
+        Vector128<short> lo = Vector128.Create((short)0xff), a = x0.AsInt16(), b = x1.AsInt16();
+        Vector128<short> p = Mul16(a & lo, a >>> 8, y) + Mul16(b & lo, b >>> 8, y + 16);
+        return Widen32(p) * Vector128.Create((int)((scales >> (8 * j)) & 0xff));
+    }
 
     // Q4_K: 4 chunks of 64 elements; chunk c = 32 bytes qs, low nibbles → sub-block 2c, high → 2c+1.
     public static float Q4_K(byte* w, byte* a, int n)
@@ -99,8 +108,11 @@ internal static unsafe class DotVector128KQuants
 
     /// <summary>Group of 16: Σ (q − 32)·y times its signed scale; each i16 lane sums 2 products, |·| ≤ 2·32·127.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<int> Group(Vector128<byte> q, sbyte* y, int scale) =>
-        Widen32(Mul16(q.AsSByte() - Vector128.Create((sbyte)32), Vector128.Load(y))) * Vector128.Create(scale);
+    private static Vector128<int> Group(Vector128<byte> q, sbyte* y, int scale)
+    {
+        Vector128<short> v = (q.AsSByte() - Vector128.Create((sbyte)32)).AsInt16();
+        return Widen32(Mul16((v << 8) >> 8, v >> 8, y)) * Vector128.Create(scale);
+    }
 
     // Q6_K: two halves of 128 (ql +64, qh +32, scales +8 per half); value ((ql nibble) | (2 qh bits) << 4) − 32.
     // Within a half, 16-element group g (y order) has scale sc[g]: elements 0-31 are groups 0-1, 32-63 groups 2-3, ...
