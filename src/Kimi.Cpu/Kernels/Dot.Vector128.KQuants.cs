@@ -33,13 +33,13 @@ internal static unsafe class DotVector128KQuants
         return ((v << 16) >> 16) + (v >> 16);
     }
 
-    /// <summary>Q4_K/Q5_K min term Σ_j mn_j·(bsums[2j] + bsums[2j+1]).</summary>
+    /// <summary>Q4_K/Q5_K min term Σ_j mn_j·(bsums[2j] + bsums[2j+1]): the pair sums are <see cref="Widen32"/> of the bsums.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int Mins(short* bsums, ulong mins)
     {
-        int s = 0;
-        for (int j = 0; j < 8; j++, mins >>= 8) s += (int)(mins & 0xff) * (bsums[2 * j] + bsums[2 * j + 1]);
-        return s;
+        (Vector128<ushort> mn, _) = Vector128.Widen(Vector128.CreateScalar(mins).AsByte());
+        (Vector128<uint> mn03, Vector128<uint> mn47) = Vector128.Widen(mn);
+        return Vector128.Sum(Widen32(Vector128.Load(bsums)) * mn03.AsInt32() + Widen32(Vector128.Load(bsums + 8)) * mn47.AsInt32());
     }
 
     /// <summary>
