@@ -103,6 +103,8 @@ public sealed unsafe class KernelSet
         Set(GgmlType.Q4_K, f, &DotVector128KQuants.Q4_K);
         Set(GgmlType.Q5_K, f, &DotVector128KQuants.Q5_K);
         Set(GgmlType.Q6_K, f, &DotVector128KQuants.Q6_K);
+        // K-quants vs scalar, 1 thread, weights in L2, Zen 4 on a loaded machine (GB/s of weights, spread over runs):
+        // Q4_K 2.9-5.3 vs 0.5, Q5_K 4.6-5.8 vs 0.14, Q6_K 4.7-6.1 vs 0.45; Q8_K quantizer 4-6.7 vs 1.2-2 (GB/s of fp32).
     }
 
     private void AddNeon()
