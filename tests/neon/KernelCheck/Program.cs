@@ -59,6 +59,29 @@ foreach (KernelIsa isa in KernelIsas.Supported)
             else { failed++; Console.WriteLine($"FAIL {mm.Kernels.DotName(type)} cols={cols}: {why}"); }
         }
     }
+    // Worst-case rows for the integer accumulators (i16 lanes in the smlal / Vector128 paths): Gemv against scalar.
+    foreach (GgmlType type in KernelExtremes.Types())
+    {
+        int cols = GgmlTypeInfo.BlockSize(type) == 256 ? 512 : 96;
+        foreach (byte pattern in KernelExtremes.Patterns)
+            foreach (float[] x in KernelExtremes.Activations(cols))
+            {
+                byte[] w = KernelExtremes.WeightRow(type, cols, pattern);
+                float[] y = new float[1], yRef = new float[1];
+                unsafe
+                {
+                    fixed (byte* pw = w)
+                    {
+                        mm.Gemv(type, pw, w.Length, 1, cols, x, y);
+                        scalar.Gemv(type, pw, w.Length, 1, cols, x, yRef);
+                    }
+                }
+                // Tolerance as above: a few ulps of Σ|w·x| (x ±1 quantizes to ±127·d, so |x| is a fine stand-in).
+                double mag = KernelTestData.Dequantize(type, w, cols).Sum(Math.Abs);
+                if (Math.Abs(y[0] - yRef[0]) <= 2e-6 * mag + 1e-30) passed++;
+                else { failed++; Console.WriteLine($"FAIL {mm.Kernels.DotName(type)} extreme pattern {pattern:X2}: {y[0]} vs scalar {yRef[0]}"); }
+            }
+    }
     Console.WriteLine($"{isa}: checked ({string.Join(", ", KernelTestData.MatMulTypes.Select(t => mm.Kernels.DotName(t)).Where(n => !n.StartsWith("Scalar", StringComparison.Ordinal)))})");
 }
 Console.WriteLine($"{passed} passed, {failed} failed");
