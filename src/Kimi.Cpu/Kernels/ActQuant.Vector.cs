@@ -101,7 +101,7 @@ internal static unsafe class ActQuantVector
     /// <summary>
     /// Q8_K with the bytes of <see cref="ActQuantScalar.Q8_K"/> (ggml quantize_row_q8_K_ref): max = the first element of
     /// largest |x| with its sign, iscale = −127/max, q = min(127, nearest_int(iscale·x)) by the same float add of 1.5·2²³
-    /// (round half to even), d = 1/iscale, bsums = Σq per 16. Finite inputs; NaNs are not handled like the scalar loop.
+    /// (round half to even), d = 1/iscale, bsums = Σq per 16. A block with a NaN or infinity goes to the scalar code.
     /// </summary>
     public static void Q8_KV256(float* x, byte* y, int n)
     {
@@ -113,6 +113,12 @@ internal static unsafe class ActQuantVector
             Vector256<float> m = Vector256<float>.Zero;
             for (int k = 0; k < 256; k += 8) m = Vector256.Max(m, Vector256.Abs(Vector256.Load(x + k)));
             float amax = MaxAcross(Vector128.Max(m.GetLower(), m.GetUpper()));
+            if (!float.IsFinite(amax))
+            {
+                // NaN/inf input: the scalar loop's NaN-skipping compare decides (the vector max propagates NaN).
+                ActQuantScalar.Q8_K(x, y, 256);
+                continue;
+            }
             if (amax == 0)
             {
                 new Span<byte>(y, 292).Clear();
