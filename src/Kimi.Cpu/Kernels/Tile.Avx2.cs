@@ -10,7 +10,8 @@ namespace Kimi.Cpu.Kernels;
 /// one-token dots of the AVX2 kernel set. In a tile each weight block is loaded and expanded once for all four tokens and
 /// each activation block once for all four rows, so a (row, token) pair costs vpmaddubsw + vpmaddwd + cvt + mul + fma per
 /// block instead of a whole block dot (prefill matmuls measured 1.3× (Q8_0) to 1.5× (Q4_0) faster than pair-by-pair dots).
-/// Every (row, token) pair follows the same arithmetic in the tile and in the dot — one accumulator, blocks in order, the
+/// Every (row, token) pair follows the same arithmetic in the tile and in the dot — one accumulator, blocks in groups of
+/// four (see <see cref="Group4(Vector256{byte}, Vector256{byte}, Vector256{byte}, Vector256{byte}, Vector256{float}, Vector256{float}, Vector256{float}, Vector256{float}, byte*, float*, Vector256{float})"/>), the
 /// Q4_0 "−8" term Σ dw·c8 (see <see cref="DotAvx2.Q4_0Core"/>) as a separate dot of each chunk's weight scales with c8 —
 /// so an output never depends on how a batch is tiled: batch and step logits are the same bits. Results equal
 /// <see cref="DotScalar"/> up to float summation order. A 4-row × 1-token GEMV tile was tried and dropped: no faster from
@@ -20,10 +21,6 @@ namespace Kimi.Cpu.Kernels;
 [SkipLocalsInit]
 internal static unsafe class TileAvx2
 {
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Step(Vector256<int> p, Vector256<float> scale, Vector256<float> acc) =>
-        Fma.MultiplyAdd(Avx.ConvertToVector256Single(p), scale, acc);
-
     /// <summary>16 packed bytes → 32 nibbles (low nibbles in the lower 128 bits): broadcast, one variable shift, one and.
     /// (Constants are written inline: these kernels stackalloc, so they are compiled once, fully optimized, before the
     /// class's statics exist, and a static readonly vector would cost a class-initialization check in the loop.)</summary>
@@ -59,6 +56,38 @@ internal static unsafe class TileAvx2
     private static Vector256<int> AbsDot(Vector256<byte> absW, Vector256<sbyte> w, Vector256<sbyte> a) =>
         Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(absW, Avx2.Sign(a, w)), Vector256<short>.One);
 
+    // Per (row, token) pair, blocks go in groups of 4: t = p0·s0, then t = fma(p_k, s_k, t), then acc += t (p = block's
+    // integer dot as float, s = dw·da). The accumulator chain is one add per 4 blocks instead of one fma per block; the
+    // tail blocks of a chunk add p·s one by one. Tile and dot run exactly this sequence.
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Cvt(Vector256<int> p) => Avx.ConvertToVector256Single(p);
+
+    /// <summary>One Q4_0 pair over 4 blocks: row nibbles x0..x3 and scales f0..f3, activation blocks at a, scales at d.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Group4(Vector256<byte> x0, Vector256<byte> x1, Vector256<byte> x2, Vector256<byte> x3,
+        Vector256<float> f0, Vector256<float> f1, Vector256<float> f2, Vector256<float> f3, byte* a, float* d, Vector256<float> acc)
+    {
+        Vector256<float> t = Cvt(NibDot(x0, Vector256.Load((sbyte*)(a + 2)))) * (f0 * Vector256.Create(d[0]));
+        t = Fma.MultiplyAdd(Cvt(NibDot(x1, Vector256.Load((sbyte*)(a + 36)))), f1 * Vector256.Create(d[1]), t);
+        t = Fma.MultiplyAdd(Cvt(NibDot(x2, Vector256.Load((sbyte*)(a + 70)))), f2 * Vector256.Create(d[2]), t);
+        t = Fma.MultiplyAdd(Cvt(NibDot(x3, Vector256.Load((sbyte*)(a + 104)))), f3 * Vector256.Create(d[3]), t);
+        return acc + t;
+    }
+
+    /// <summary>One Q8_0 pair over 4 blocks: |w| (ax) and w (x) of each block for the sign trick.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Group4(Vector256<byte> ax0, Vector256<byte> ax1, Vector256<byte> ax2, Vector256<byte> ax3,
+        Vector256<sbyte> x0, Vector256<sbyte> x1, Vector256<sbyte> x2, Vector256<sbyte> x3,
+        Vector256<float> f0, Vector256<float> f1, Vector256<float> f2, Vector256<float> f3, byte* a, float* d, Vector256<float> acc)
+    {
+        Vector256<float> t = Cvt(AbsDot(ax0, x0, Vector256.Load((sbyte*)(a + 2)))) * (f0 * Vector256.Create(d[0]));
+        t = Fma.MultiplyAdd(Cvt(AbsDot(ax1, x1, Vector256.Load((sbyte*)(a + 36)))), f1 * Vector256.Create(d[1]), t);
+        t = Fma.MultiplyAdd(Cvt(AbsDot(ax2, x2, Vector256.Load((sbyte*)(a + 70)))), f2 * Vector256.Create(d[2]), t);
+        t = Fma.MultiplyAdd(Cvt(AbsDot(ax3, x3, Vector256.Load((sbyte*)(a + 104)))), f3 * Vector256.Create(d[3]), t);
+        return acc + t;
+    }
+
     public static void Q4_0x4x4(byte** w, byte** a, int n, float* y)
     {
         int nb = n / 32;
@@ -73,37 +102,53 @@ internal static unsafe class TileAvx2
         Vector256<float> s20 = default, s21 = default, s22 = default, s23 = default, s30 = default, s31 = default, s32 = default, s33 = default;
         for (int b0 = 0; b0 < nb; b0 += CorrChunk)
         {
-            int b1 = Math.Min(nb, b0 + CorrChunk);
-            for (int b = b0; b < b1; b++, w0 += 18, w1 += 18, w2 += 18, w3 += 18, a0 += 34, a1 += 34, a2 += 34, a3 += 34)
+            int b1 = Math.Min(nb, b0 + CorrChunk), b = b0;
+            for (; b + 4 <= b1; b += 4, w0 += 72, w1 += 72, w2 += 72, w3 += 72, a0 += 136, a1 += 136, a2 += 136, a3 += 136)
+            {
+                int k = b - b0;
+                Vector256<float> f0 = Scale(w0), f1 = Scale(w0 + 18), f2 = Scale(w0 + 36), f3 = Scale(w0 + 54);
+                Vector256<byte> x0 = Nibbles(w0 + 2), x1 = Nibbles(w0 + 20), x2 = Nibbles(w0 + 38), x3 = Nibbles(w0 + 56);
+                dws[k] = f0.ToScalar(); dws[k + 1] = f1.ToScalar(); dws[k + 2] = f2.ToScalar(); dws[k + 3] = f3.ToScalar();
+                s00 = Group4(x0, x1, x2, x3, f0, f1, f2, f3, a0, d0 + b, s00); s01 = Group4(x0, x1, x2, x3, f0, f1, f2, f3, a1, d1 + b, s01);
+                s02 = Group4(x0, x1, x2, x3, f0, f1, f2, f3, a2, d2 + b, s02); s03 = Group4(x0, x1, x2, x3, f0, f1, f2, f3, a3, d3 + b, s03);
+
+                f0 = Scale(w1); f1 = Scale(w1 + 18); f2 = Scale(w1 + 36); f3 = Scale(w1 + 54);
+                x0 = Nibbles(w1 + 2); x1 = Nibbles(w1 + 20); x2 = Nibbles(w1 + 38); x3 = Nibbles(w1 + 56);
+                k += CorrChunk;
+                dws[k] = f0.ToScalar(); dws[k + 1] = f1.ToScalar(); dws[k + 2] = f2.ToScalar(); dws[k + 3] = f3.ToScalar();
+                s10 = Group4(x0, x1, x2, x3, f0, f1, f2, f3, a0, d0 + b, s10); s11 = Group4(x0, x1, x2, x3, f0, f1, f2, f3, a1, d1 + b, s11);
+                s12 = Group4(x0, x1, x2, x3, f0, f1, f2, f3, a2, d2 + b, s12); s13 = Group4(x0, x1, x2, x3, f0, f1, f2, f3, a3, d3 + b, s13);
+
+                f0 = Scale(w2); f1 = Scale(w2 + 18); f2 = Scale(w2 + 36); f3 = Scale(w2 + 54);
+                x0 = Nibbles(w2 + 2); x1 = Nibbles(w2 + 20); x2 = Nibbles(w2 + 38); x3 = Nibbles(w2 + 56);
+                k += CorrChunk;
+                dws[k] = f0.ToScalar(); dws[k + 1] = f1.ToScalar(); dws[k + 2] = f2.ToScalar(); dws[k + 3] = f3.ToScalar();
+                s20 = Group4(x0, x1, x2, x3, f0, f1, f2, f3, a0, d0 + b, s20); s21 = Group4(x0, x1, x2, x3, f0, f1, f2, f3, a1, d1 + b, s21);
+                s22 = Group4(x0, x1, x2, x3, f0, f1, f2, f3, a2, d2 + b, s22); s23 = Group4(x0, x1, x2, x3, f0, f1, f2, f3, a3, d3 + b, s23);
+
+                f0 = Scale(w3); f1 = Scale(w3 + 18); f2 = Scale(w3 + 36); f3 = Scale(w3 + 54);
+                x0 = Nibbles(w3 + 2); x1 = Nibbles(w3 + 20); x2 = Nibbles(w3 + 38); x3 = Nibbles(w3 + 56);
+                k += CorrChunk;
+                dws[k] = f0.ToScalar(); dws[k + 1] = f1.ToScalar(); dws[k + 2] = f2.ToScalar(); dws[k + 3] = f3.ToScalar();
+                s30 = Group4(x0, x1, x2, x3, f0, f1, f2, f3, a0, d0 + b, s30); s31 = Group4(x0, x1, x2, x3, f0, f1, f2, f3, a1, d1 + b, s31);
+                s32 = Group4(x0, x1, x2, x3, f0, f1, f2, f3, a2, d2 + b, s32); s33 = Group4(x0, x1, x2, x3, f0, f1, f2, f3, a3, d3 + b, s33);
+            }
+            for (; b < b1; b++, w0 += 18, w1 += 18, w2 += 18, w3 += 18, a0 += 34, a1 += 34, a2 += 34, a3 += 34)
             {
                 Vector256<sbyte> q0 = Vector256.Load((sbyte*)(a0 + 2)), q1 = Vector256.Load((sbyte*)(a1 + 2));
                 Vector256<sbyte> q2 = Vector256.Load((sbyte*)(a2 + 2)), q3 = Vector256.Load((sbyte*)(a3 + 2));
                 Vector256<float> e0 = Vector256.Create(d0[b]), e1 = Vector256.Create(d1[b]), e2 = Vector256.Create(d2[b]), e3 = Vector256.Create(d3[b]);
                 int k = b - b0;
-
-                Vector256<float> dw = Scale(w0);
-                dws[k] = dw.ToScalar();
+                Vector256<float> f = Scale(w0);
                 Vector256<byte> x = Nibbles(w0 + 2);
-                s00 = Step(NibDot(x, q0), dw * e0, s00); s01 = Step(NibDot(x, q1), dw * e1, s01);
-                s02 = Step(NibDot(x, q2), dw * e2, s02); s03 = Step(NibDot(x, q3), dw * e3, s03);
-
-                dw = Scale(w1);
-                dws[CorrChunk + k] = dw.ToScalar();
-                x = Nibbles(w1 + 2);
-                s10 = Step(NibDot(x, q0), dw * e0, s10); s11 = Step(NibDot(x, q1), dw * e1, s11);
-                s12 = Step(NibDot(x, q2), dw * e2, s12); s13 = Step(NibDot(x, q3), dw * e3, s13);
-
-                dw = Scale(w2);
-                dws[2 * CorrChunk + k] = dw.ToScalar();
-                x = Nibbles(w2 + 2);
-                s20 = Step(NibDot(x, q0), dw * e0, s20); s21 = Step(NibDot(x, q1), dw * e1, s21);
-                s22 = Step(NibDot(x, q2), dw * e2, s22); s23 = Step(NibDot(x, q3), dw * e3, s23);
-
-                dw = Scale(w3);
-                dws[3 * CorrChunk + k] = dw.ToScalar();
-                x = Nibbles(w3 + 2);
-                s30 = Step(NibDot(x, q0), dw * e0, s30); s31 = Step(NibDot(x, q1), dw * e1, s31);
-                s32 = Step(NibDot(x, q2), dw * e2, s32); s33 = Step(NibDot(x, q3), dw * e3, s33);
+                dws[k] = f.ToScalar();
+                s00 += Cvt(NibDot(x, q0)) * (f * e0); s01 += Cvt(NibDot(x, q1)) * (f * e1); s02 += Cvt(NibDot(x, q2)) * (f * e2); s03 += Cvt(NibDot(x, q3)) * (f * e3);
+                f = Scale(w1); x = Nibbles(w1 + 2); dws[CorrChunk + k] = f.ToScalar();
+                s10 += Cvt(NibDot(x, q0)) * (f * e0); s11 += Cvt(NibDot(x, q1)) * (f * e1); s12 += Cvt(NibDot(x, q2)) * (f * e2); s13 += Cvt(NibDot(x, q3)) * (f * e3);
+                f = Scale(w2); x = Nibbles(w2 + 2); dws[2 * CorrChunk + k] = f.ToScalar();
+                s20 += Cvt(NibDot(x, q0)) * (f * e0); s21 += Cvt(NibDot(x, q1)) * (f * e1); s22 += Cvt(NibDot(x, q2)) * (f * e2); s23 += Cvt(NibDot(x, q3)) * (f * e3);
+                f = Scale(w3); x = Nibbles(w3 + 2); dws[3 * CorrChunk + k] = f.ToScalar();
+                s30 += Cvt(NibDot(x, q0)) * (f * e0); s31 += Cvt(NibDot(x, q1)) * (f * e1); s32 += Cvt(NibDot(x, q2)) * (f * e2); s33 += Cvt(NibDot(x, q3)) * (f * e3);
             }
             for (int r = 0; r < 4; r++)
             {
@@ -121,7 +166,7 @@ internal static unsafe class TileAvx2
 
     /// <summary>One Q4_0 row · one activation with exactly the per-pair arithmetic of <see cref="Q4_0x4x4"/> (the dot the
     /// AVX2 kernel set uses, so GEMV, leftover tokens and tiles agree to the bit: logits never depend on batch
-    /// composition). One accumulator: the fma chain allows a block per 4 cycles, about what the block work costs anyway.</summary>
+    /// composition).</summary>
     public static float Q4_0(byte* w, byte* a, int n)
     {
         int nb = n / 32;
@@ -131,12 +176,19 @@ internal static unsafe class TileAvx2
         float c = 0;
         for (int b0 = 0; b0 < nb; b0 += CorrChunk)
         {
-            int b1 = Math.Min(nb, b0 + CorrChunk);
-            for (int b = b0; b < b1; b++, w += 18, a += 34)
+            int b1 = Math.Min(nb, b0 + CorrChunk), b = b0;
+            for (; b + 4 <= b1; b += 4, w += 72, a += 136)
             {
-                Vector256<float> dw = Scale(w);
-                dws[b - b0] = dw.ToScalar();
-                s = Step(NibDot(Nibbles(w + 2), Vector256.Load((sbyte*)(a + 2))), dw * Vector256.Create(d[b]), s);
+                int k = b - b0;
+                Vector256<float> f0 = Scale(w), f1 = Scale(w + 18), f2 = Scale(w + 36), f3 = Scale(w + 54);
+                dws[k] = f0.ToScalar(); dws[k + 1] = f1.ToScalar(); dws[k + 2] = f2.ToScalar(); dws[k + 3] = f3.ToScalar();
+                s = Group4(Nibbles(w + 2), Nibbles(w + 20), Nibbles(w + 38), Nibbles(w + 56), f0, f1, f2, f3, a, d + b, s);
+            }
+            for (; b < b1; b++, w += 18, a += 34)
+            {
+                Vector256<float> f = Scale(w);
+                dws[b - b0] = f.ToScalar();
+                s += Cvt(NibDot(Nibbles(w + 2), Vector256.Load((sbyte*)(a + 2)))) * (f * Vector256.Create(d[b]));
             }
             c += DotF32(dws, d + nb + b0, b1 - b0);
         }
@@ -149,10 +201,17 @@ internal static unsafe class TileAvx2
         int nb = n / 32;
         float* d = ActivationFormat.Q8_0Scales(a, nb);
         Vector256<float> s = default;
-        for (int b = 0; b < nb; b++, w += 34, a += 34)
+        int b = 0;
+        for (; b + 4 <= nb; b += 4, w += 136, a += 136)
+        {
+            Vector256<sbyte> x0 = Vector256.Load((sbyte*)(w + 2)), x1 = Vector256.Load((sbyte*)(w + 36));
+            Vector256<sbyte> x2 = Vector256.Load((sbyte*)(w + 70)), x3 = Vector256.Load((sbyte*)(w + 104));
+            s = Group4(Avx2.Abs(x0), Avx2.Abs(x1), Avx2.Abs(x2), Avx2.Abs(x3), x0, x1, x2, x3, Scale(w), Scale(w + 34), Scale(w + 68), Scale(w + 102), a, d + b, s);
+        }
+        for (; b < nb; b++, w += 34, a += 34)
         {
             Vector256<sbyte> x = Vector256.Load((sbyte*)(w + 2));
-            s = Step(AbsDot(Avx2.Abs(x), x, Vector256.Load((sbyte*)(a + 2))), Scale(w) * Vector256.Create(d[b]), s);
+            s += Cvt(AbsDot(Avx2.Abs(x), x, Vector256.Load((sbyte*)(a + 2)))) * (Scale(w) * Vector256.Create(d[b]));
         }
         return Vector256.Sum(s);
     }
@@ -166,35 +225,49 @@ internal static unsafe class TileAvx2
         float* d2 = ActivationFormat.Q8_0Scales(a2, nb), d3 = ActivationFormat.Q8_0Scales(a3, nb);
         Vector256<float> s00 = default, s01 = default, s02 = default, s03 = default, s10 = default, s11 = default, s12 = default, s13 = default;
         Vector256<float> s20 = default, s21 = default, s22 = default, s23 = default, s30 = default, s31 = default, s32 = default, s33 = default;
-        for (int b = 0; b < nb; b++, w0 += 34, w1 += 34, w2 += 34, w3 += 34, a0 += 34, a1 += 34, a2 += 34, a3 += 34)
+        int b = 0;
+        for (; b + 4 <= nb; b += 4, w0 += 136, w1 += 136, w2 += 136, w3 += 136, a0 += 136, a1 += 136, a2 += 136, a3 += 136)
+        {
+            Vector256<float> f0 = Scale(w0), f1 = Scale(w0 + 34), f2 = Scale(w0 + 68), f3 = Scale(w0 + 102);
+            Vector256<sbyte> x0 = Vector256.Load((sbyte*)(w0 + 2)), x1 = Vector256.Load((sbyte*)(w0 + 36));
+            Vector256<sbyte> x2 = Vector256.Load((sbyte*)(w0 + 70)), x3 = Vector256.Load((sbyte*)(w0 + 104));
+            Vector256<byte> ax0 = Avx2.Abs(x0), ax1 = Avx2.Abs(x1), ax2 = Avx2.Abs(x2), ax3 = Avx2.Abs(x3);
+            s00 = Group4(ax0, ax1, ax2, ax3, x0, x1, x2, x3, f0, f1, f2, f3, a0, d0 + b, s00); s01 = Group4(ax0, ax1, ax2, ax3, x0, x1, x2, x3, f0, f1, f2, f3, a1, d1 + b, s01);
+            s02 = Group4(ax0, ax1, ax2, ax3, x0, x1, x2, x3, f0, f1, f2, f3, a2, d2 + b, s02); s03 = Group4(ax0, ax1, ax2, ax3, x0, x1, x2, x3, f0, f1, f2, f3, a3, d3 + b, s03);
+
+            f0 = Scale(w1); f1 = Scale(w1 + 34); f2 = Scale(w1 + 68); f3 = Scale(w1 + 102);
+            x0 = Vector256.Load((sbyte*)(w1 + 2)); x1 = Vector256.Load((sbyte*)(w1 + 36)); x2 = Vector256.Load((sbyte*)(w1 + 70)); x3 = Vector256.Load((sbyte*)(w1 + 104));
+            ax0 = Avx2.Abs(x0); ax1 = Avx2.Abs(x1); ax2 = Avx2.Abs(x2); ax3 = Avx2.Abs(x3);
+            s10 = Group4(ax0, ax1, ax2, ax3, x0, x1, x2, x3, f0, f1, f2, f3, a0, d0 + b, s10); s11 = Group4(ax0, ax1, ax2, ax3, x0, x1, x2, x3, f0, f1, f2, f3, a1, d1 + b, s11);
+            s12 = Group4(ax0, ax1, ax2, ax3, x0, x1, x2, x3, f0, f1, f2, f3, a2, d2 + b, s12); s13 = Group4(ax0, ax1, ax2, ax3, x0, x1, x2, x3, f0, f1, f2, f3, a3, d3 + b, s13);
+
+            f0 = Scale(w2); f1 = Scale(w2 + 34); f2 = Scale(w2 + 68); f3 = Scale(w2 + 102);
+            x0 = Vector256.Load((sbyte*)(w2 + 2)); x1 = Vector256.Load((sbyte*)(w2 + 36)); x2 = Vector256.Load((sbyte*)(w2 + 70)); x3 = Vector256.Load((sbyte*)(w2 + 104));
+            ax0 = Avx2.Abs(x0); ax1 = Avx2.Abs(x1); ax2 = Avx2.Abs(x2); ax3 = Avx2.Abs(x3);
+            s20 = Group4(ax0, ax1, ax2, ax3, x0, x1, x2, x3, f0, f1, f2, f3, a0, d0 + b, s20); s21 = Group4(ax0, ax1, ax2, ax3, x0, x1, x2, x3, f0, f1, f2, f3, a1, d1 + b, s21);
+            s22 = Group4(ax0, ax1, ax2, ax3, x0, x1, x2, x3, f0, f1, f2, f3, a2, d2 + b, s22); s23 = Group4(ax0, ax1, ax2, ax3, x0, x1, x2, x3, f0, f1, f2, f3, a3, d3 + b, s23);
+
+            f0 = Scale(w3); f1 = Scale(w3 + 34); f2 = Scale(w3 + 68); f3 = Scale(w3 + 102);
+            x0 = Vector256.Load((sbyte*)(w3 + 2)); x1 = Vector256.Load((sbyte*)(w3 + 36)); x2 = Vector256.Load((sbyte*)(w3 + 70)); x3 = Vector256.Load((sbyte*)(w3 + 104));
+            ax0 = Avx2.Abs(x0); ax1 = Avx2.Abs(x1); ax2 = Avx2.Abs(x2); ax3 = Avx2.Abs(x3);
+            s30 = Group4(ax0, ax1, ax2, ax3, x0, x1, x2, x3, f0, f1, f2, f3, a0, d0 + b, s30); s31 = Group4(ax0, ax1, ax2, ax3, x0, x1, x2, x3, f0, f1, f2, f3, a1, d1 + b, s31);
+            s32 = Group4(ax0, ax1, ax2, ax3, x0, x1, x2, x3, f0, f1, f2, f3, a2, d2 + b, s32); s33 = Group4(ax0, ax1, ax2, ax3, x0, x1, x2, x3, f0, f1, f2, f3, a3, d3 + b, s33);
+        }
+        for (; b < nb; b++, w0 += 34, w1 += 34, w2 += 34, w3 += 34, a0 += 34, a1 += 34, a2 += 34, a3 += 34)
         {
             Vector256<sbyte> q0 = Vector256.Load((sbyte*)(a0 + 2)), q1 = Vector256.Load((sbyte*)(a1 + 2));
             Vector256<sbyte> q2 = Vector256.Load((sbyte*)(a2 + 2)), q3 = Vector256.Load((sbyte*)(a3 + 2));
             Vector256<float> e0 = Vector256.Create(d0[b]), e1 = Vector256.Create(d1[b]), e2 = Vector256.Create(d2[b]), e3 = Vector256.Create(d3[b]);
-
-            Vector256<float> dw = Scale(w0);
+            Vector256<float> f = Scale(w0);
             Vector256<sbyte> x = Vector256.Load((sbyte*)(w0 + 2));
             Vector256<byte> ax = Avx2.Abs(x);
-            s00 = Step(AbsDot(ax, x, q0), dw * e0, s00); s01 = Step(AbsDot(ax, x, q1), dw * e1, s01);
-            s02 = Step(AbsDot(ax, x, q2), dw * e2, s02); s03 = Step(AbsDot(ax, x, q3), dw * e3, s03);
-
-            dw = Scale(w1);
-            x = Vector256.Load((sbyte*)(w1 + 2));
-            ax = Avx2.Abs(x);
-            s10 = Step(AbsDot(ax, x, q0), dw * e0, s10); s11 = Step(AbsDot(ax, x, q1), dw * e1, s11);
-            s12 = Step(AbsDot(ax, x, q2), dw * e2, s12); s13 = Step(AbsDot(ax, x, q3), dw * e3, s13);
-
-            dw = Scale(w2);
-            x = Vector256.Load((sbyte*)(w2 + 2));
-            ax = Avx2.Abs(x);
-            s20 = Step(AbsDot(ax, x, q0), dw * e0, s20); s21 = Step(AbsDot(ax, x, q1), dw * e1, s21);
-            s22 = Step(AbsDot(ax, x, q2), dw * e2, s22); s23 = Step(AbsDot(ax, x, q3), dw * e3, s23);
-
-            dw = Scale(w3);
-            x = Vector256.Load((sbyte*)(w3 + 2));
-            ax = Avx2.Abs(x);
-            s30 = Step(AbsDot(ax, x, q0), dw * e0, s30); s31 = Step(AbsDot(ax, x, q1), dw * e1, s31);
-            s32 = Step(AbsDot(ax, x, q2), dw * e2, s32); s33 = Step(AbsDot(ax, x, q3), dw * e3, s33);
+            s00 += Cvt(AbsDot(ax, x, q0)) * (f * e0); s01 += Cvt(AbsDot(ax, x, q1)) * (f * e1); s02 += Cvt(AbsDot(ax, x, q2)) * (f * e2); s03 += Cvt(AbsDot(ax, x, q3)) * (f * e3);
+            f = Scale(w1); x = Vector256.Load((sbyte*)(w1 + 2)); ax = Avx2.Abs(x);
+            s10 += Cvt(AbsDot(ax, x, q0)) * (f * e0); s11 += Cvt(AbsDot(ax, x, q1)) * (f * e1); s12 += Cvt(AbsDot(ax, x, q2)) * (f * e2); s13 += Cvt(AbsDot(ax, x, q3)) * (f * e3);
+            f = Scale(w2); x = Vector256.Load((sbyte*)(w2 + 2)); ax = Avx2.Abs(x);
+            s20 += Cvt(AbsDot(ax, x, q0)) * (f * e0); s21 += Cvt(AbsDot(ax, x, q1)) * (f * e1); s22 += Cvt(AbsDot(ax, x, q2)) * (f * e2); s23 += Cvt(AbsDot(ax, x, q3)) * (f * e3);
+            f = Scale(w3); x = Vector256.Load((sbyte*)(w3 + 2)); ax = Avx2.Abs(x);
+            s30 += Cvt(AbsDot(ax, x, q0)) * (f * e0); s31 += Cvt(AbsDot(ax, x, q1)) * (f * e1); s32 += Cvt(AbsDot(ax, x, q2)) * (f * e2); s33 += Cvt(AbsDot(ax, x, q3)) * (f * e3);
         }
         y[0] = Vector256.Sum(s00); y[1] = Vector256.Sum(s01); y[2] = Vector256.Sum(s02); y[3] = Vector256.Sum(s03);
         y[4] = Vector256.Sum(s10); y[5] = Vector256.Sum(s11); y[6] = Vector256.Sum(s12); y[7] = Vector256.Sum(s13);
