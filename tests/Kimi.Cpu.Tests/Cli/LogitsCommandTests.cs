@@ -28,7 +28,8 @@ public class LogitsCommandTests
             var ours = Enumerable.Range(0, tokens.Length).Select(i => flat.AsSpan(i * vocab, vocab).ToArray()).ToArray();
             using var llama = LlamaOracle.Load(model);
             var cmp = LogitComparison.Compare(llama.Logits(tokens, llamaMode), ours);
-            Assert.True(cmp.MeanKl <= 1e-3 && cmp.MaxKl <= 1e-2 && cmp.Top1Agreement >= 0.98, cmp.ToString());
+            // Same criteria as LlamaParityTests.AssertParity: close distributions, disagreements only at near ties.
+            Assert.True(cmp.MeanKl <= 1e-3 && cmp.MaxKl <= 1e-2 && cmp.MaxMismatchMargin <= 0.1 && cmp.Top1Agreement >= 0.95, cmp.ToString());
         }
         finally
         {

