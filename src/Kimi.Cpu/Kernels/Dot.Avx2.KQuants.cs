@@ -7,6 +7,8 @@ namespace Kimi.Cpu.Kernels;
 /// <summary>
 /// AVX2 K-quant dots against Q8_K activations (also used by the AVX-512 set). Same contract as <see cref="DotScalar"/>:
 /// integer sums per 32/16-element group are exact, each 256-element super-block adds one float term.
+/// Super-block scales (d, dmin) go through <see cref="Fp16.LoadExact"/> (integer bit trick), not the 256 KiB table:
+/// with real, spread-out scales streaming from RAM every table lookup misses the cache (GEMV figures in KernelSet).
 /// </summary>
 [SkipLocalsInit]
 internal static unsafe class DotAvx2KQuants
@@ -21,13 +23,13 @@ internal static unsafe class DotAvx2KQuants
             float da = *(float*)a;
             sbyte* y = (sbyte*)(a + 4);
             ulong sc = UnpackK4(w + 4, out ulong mn);
-            mins += da * Fp16.Load(w + 2) * MinsDot(mn, a);
+            mins += da * Fp16.LoadExact(w + 2) * MinsDot(mn, a);
             Vector256<byte> sc8 = Scales8(sc);
             Vector256<int> sumi = ChunkQ4_K(Vector256.Load(w + 16), y, sc8, Bcast0, Bcast1)
                                 + ChunkQ4_K(Vector256.Load(w + 48), y + 64, sc8, Bcast2, Bcast3)
                                 + ChunkQ4_K(Vector256.Load(w + 80), y + 128, sc8, Bcast4, Bcast5)
                                 + ChunkQ4_K(Vector256.Load(w + 112), y + 192, sc8, Bcast6, Bcast7);
-            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(da * Fp16.Load(w)), acc);
+            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(da * Fp16.LoadExact(w)), acc);
         }
         return Vector256.Sum(acc) - mins;
     }
@@ -99,7 +101,7 @@ internal static unsafe class DotAvx2KQuants
         Vector256<float> acc = default;
         for (int b = 0; b < n / 256; b++, w += 210, a += 292)
         {
-            float d = *(float*)a * Fp16.Load(w + 208);
+            float d = *(float*)a * Fp16.LoadExact(w + 208);
             sbyte* y = (sbyte*)(a + 4);
             // All 16 signed scales with one 16-byte load that stays inside the block (bytes 192..207). An 8-byte load at
             // 200 widened by the JIT into vpmovsxbw's 16-byte memory operand ran past the last block (guard-page test).
@@ -153,13 +155,13 @@ internal static unsafe class DotAvx2KQuants
             float da = *(float*)a;
             sbyte* y = (sbyte*)(a + 4);
             ulong sc = UnpackK4(w + 4, out ulong mn);
-            mins += da * Fp16.Load(w + 2) * MinsDot(mn, a);
+            mins += da * Fp16.LoadExact(w + 2) * MinsDot(mn, a);
             Vector256<byte> qh = Vector256.Load(w + 16), sc8 = Scales8(sc);
             Vector256<int> sumi = ChunkQ5_K(Vector256.Load(w + 48), qh, 0, y, sc8, Bcast0, Bcast1)
                                 + ChunkQ5_K(Vector256.Load(w + 80), qh, 2, y + 64, sc8, Bcast2, Bcast3)
                                 + ChunkQ5_K(Vector256.Load(w + 112), qh, 4, y + 128, sc8, Bcast4, Bcast5)
                                 + ChunkQ5_K(Vector256.Load(w + 144), qh, 6, y + 192, sc8, Bcast6, Bcast7);
-            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(da * Fp16.Load(w)), acc);
+            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(da * Fp16.LoadExact(w)), acc);
         }
         return Vector256.Sum(acc) - mins;
     }
@@ -189,12 +191,12 @@ internal static unsafe class DotAvx2KQuants
             // Σ mn·bsums: 16 products, summed in float lanes (one FMA with −da·dmin).
             Vector256<short> mn16 = Avx2.ConvertToVector256Int16((sm.AsUInt16() >>> 4).AsByte() & m4);
             Vector256<int> prod = Avx2.MultiplyAddAdjacent(mn16, Vector256.Load((short*)(a + 260)));
-            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(prod), Vector256.Create(-da * Fp16.Load(w + 82)), acc);
+            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(prod), Vector256.Create(-da * Fp16.LoadExact(w + 82)), acc);
 
             Vector256<short> sc16 = Avx2.ConvertToVector256Int16(sm & m4);
             Vector256<int> sumi = HalfQ2_K(Vector256.Load(w + 16), y, Avx2.Permute2x128(sc16, sc16, 0x00).AsByte())
                                 + HalfQ2_K(Vector256.Load(w + 48), y + 128, Avx2.Permute2x128(sc16, sc16, 0x11).AsByte());
-            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(da * Fp16.Load(w + 80)), acc);
+            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(da * Fp16.LoadExact(w + 80)), acc);
         }
         return Vector256.Sum(acc);
     }
@@ -227,7 +229,7 @@ internal static unsafe class DotAvx2KQuants
         Vector256<float> acc = default;
         for (int b = 0; b < n / 256; b++, w += 110, a += 292)
         {
-            float d = *(float*)a * Fp16.Load(w + 108);
+            float d = *(float*)a * Fp16.LoadExact(w + 108);
             sbyte* y = (sbyte*)(a + 4);
             uint u0 = Unsafe.ReadUnaligned<uint>(w + 96), u1 = Unsafe.ReadUnaligned<uint>(w + 100), u2 = Unsafe.ReadUnaligned<uint>(w + 104);
             Vector128<uint> s6 = Vector128.Create(
@@ -269,7 +271,7 @@ internal static unsafe class DotAvx2KQuants
         Vector256<float> acc = default;
         for (int b = 0; b < n / 256; b++, w += 136, a += 292)
         {
-            float d = *(float*)a * Fp16.Load(w);
+            float d = *(float*)a * Fp16.LoadExact(w);
             sbyte* y = (sbyte*)(a + 4);
             Vector256<uint> lsLo = Avx2.ShiftRightLogicalVariable(Vector256.Create(Unsafe.ReadUnaligned<uint>(w + 4)), LowNibbleShifts) & Vector256.Create(15u);
             Vector256<uint> lsHi = Avx2.ShiftRightLogicalVariable(Vector256.Create((uint)*(ushort*)(w + 2)), HighPairShifts) & Vector256.Create(3u);

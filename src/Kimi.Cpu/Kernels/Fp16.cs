@@ -68,6 +68,86 @@ internal static unsafe class Fp16
         return Gather8(p, 34);
     }
 
+    /// <summary>The fp16 scales of 8 consecutive Q5_0 blocks (22 bytes apart), as <see cref="Scales8Q4_0"/>; reads only
+    /// inside the 176 bytes of the 8 blocks: words 0, 11, 22, 33 of the 128-byte window at p (blocks 0-3) and of the one
+    /// at p + 48 (blocks 4-7 start at its bytes 40, 62, 84, 106).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Scales8Q5_0(byte* p)
+    {
+        if (Avx512BW.IsSupported)
+        {
+            Vector512<ushort> idx = Vector512.Create((ushort)0, 11, 22, 33, 20, 31, 42, 53, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+            return ToFloat(Avx2.ConvertToVector256Int32(PickWindows(p, 48, idx).GetLower()).AsUInt32());
+        }
+        return Gather8(p, 22);
+    }
+
+    /// <summary>
+    /// The two fp16 fields at the start of 8 consecutive blocks <paramref name="stride"/> bytes apart (Q4_1 20 and Q5_1 24:
+    /// d and m; Q8_1 activations 36: d and s) as fp32: <paramref name="d"/> lane k = first field of block k,
+    /// <paramref name="m"/> the second. Reads only inside the 8 blocks; the same pick as <see cref="Scales8Q4_0"/> (one or
+    /// two vpermt2w with AVX-512 BW, else one vpgatherdd of the 32-bit field pairs; the Q4_1/Q5_1 dots use it only with
+    /// AVX-512 BW: with AVX-512 off on Zen 4 their two gathers per 8 blocks were slower than the table).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Pairs8(byte* p, int stride, out Vector256<float> d, out Vector256<float> m)
+    {
+        if (Avx512BW.IsSupported && stride is 20 or 24 or 36)
+        {
+            Vector256<ushort> h;
+            if (stride == 20)
+            {
+                // All 8 pairs lie in bytes 0-63 (blocks 0-3) and 80-143 (blocks 4-7): one vpermt2w of those two registers.
+                Vector512<ushort> idx = Vector512.Create((ushort)0, 10, 20, 30, 32, 42, 52, 62, 1, 11, 21, 31, 33, 43, 53, 63, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+                h = Avx512BW.PermuteVar32x16x2(Vector512.Load((ushort*)p), idx, Vector512.Load((ushort*)(p + 80))).GetLower();
+            }
+            else if (stride == 24)
+            {
+                // Blocks 0-3 from the window at p (words 0, 12, 24, 36), blocks 4-7 from the one at p + 64 (16, 28, 40, 52).
+                Vector512<ushort> idx = Vector512.Create((ushort)0, 12, 24, 36, 16, 28, 40, 52, 1, 13, 25, 37, 17, 29, 41, 53, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+                h = PickWindows(p, 64, idx);
+            }
+            else
+            {
+                // Blocks 0-3 at words 0, 18, 36, 54 of the window at p, blocks 4-7 at the same words of the one at p + 144.
+                Vector512<ushort> idx = Vector512.Create((ushort)0, 18, 36, 54, 0, 18, 36, 54, 1, 19, 37, 55, 1, 19, 37, 55, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+                h = PickWindows(p, 144, idx);
+            }
+            Vector512<float> f = ToFloat(Avx512F.ConvertToVector512UInt32(h));
+            d = f.GetLower();
+            m = f.GetUpper();
+            return;
+        }
+        Vector256<int> off = Vector256.Create(0, stride, 2 * stride, 3 * stride, 4 * stride, 5 * stride, 6 * stride, 7 * stride);
+        Vector256<uint> pairs = Avx2.GatherVector256((int*)p, off, 1).AsUInt32();
+        d = ToFloat(pairs & Vector256.Create(0xffffu));
+        m = ToFloat(pairs >>> 16);
+    }
+
+    /// <summary>vpermt2w on two 128-byte windows, at p and p + <paramref name="second"/>: the same word indices
+    /// <paramref name="idx"/> pick from both, and lanes 4-7 of each 8 (bits 4-7 of each vpblendw lane) take the second
+    /// window's word.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<ushort> PickWindows(byte* p, int second, Vector512<ushort> idx)
+    {
+        Vector512<ushort> a = Avx512BW.PermuteVar32x16x2(Vector512.Load((ushort*)p), idx, Vector512.Load((ushort*)(p + 64)));
+        Vector512<ushort> b = Avx512BW.PermuteVar32x16x2(Vector512.Load((ushort*)(p + second)), idx, Vector512.Load((ushort*)(p + second + 64)));
+        return Avx2.Blend(a.GetLower(), b.GetLower(), 0xF0);
+    }
+
+    /// <summary>The fp16 at p as fp32 without the table, exact: sign and exponent+mantissa moved into place in integer
+    /// registers and rescaled by 2^112 with one multiply (which also turns fp16 subnormals into the right normal floats and
+    /// keeps the sign of zero); inf/NaN (exponent 31, never in real scales: a predicted branch) take the table. For one
+    /// scale per large block (K-quant super-blocks): the SIMD loops leave the integer ports idle, so this costs less than
+    /// the vector conversion, and less than a table line that misses the cache once weights stream from RAM.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float LoadExact(byte* p)
+    {
+        uint h = *(ushort*)p;
+        if ((h & 0x7c00u) == 0x7c00u) return TablePtr[h];
+        return BitConverter.UInt32BitsToSingle(((h & 0x8000u) << 16) | ((h & 0x7fffu) << 13)) * BitConverter.UInt32BitsToSingle(0x77800000u);
+    }
+
     /// <summary>8 fp16 scales <paramref name="stride"/> bytes apart via one vpgatherdd of the 32-bit words at them
     /// (reads 2 bytes past the last scale, inside its block).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -53,7 +53,7 @@ public unsafe partial class GuardPageTests
         KernelSet k = KernelSet.Create(isa);
         var rng = new Random(21);
         int block = GgmlTypeInfo.BlockSize(type);
-        foreach (int cols in block == 1 ? new[] { 1, 7, 33, 1031 } : block == 32 ? new[] { 32, 96, 544 } : new[] { 256, 768 })
+        foreach (int cols in block == 1 ? new[] { 1, 7, 33, 1031 } : block == 32 ? new[] { 32, 96, 256, 544 } : new[] { 256, 768 })
         {
             byte[] w = KernelTestData.WeightRow(rng, type, cols);
             float[] x = KernelTestData.Activations(rng, cols);
