@@ -72,7 +72,8 @@ public sealed unsafe class KernelSet
 
     private static bool IsMatMulType(GgmlType t) => t is GgmlType.F32 or GgmlType.F16 or GgmlType.BF16 or GgmlType.Q4_0 or GgmlType.Q4_1
         or GgmlType.Q5_0 or GgmlType.Q5_1 or GgmlType.Q8_0 or GgmlType.IQ4_NL or GgmlType.Q2_K or GgmlType.Q3_K or GgmlType.Q4_K
-        or GgmlType.Q5_K or GgmlType.Q6_K or GgmlType.IQ4_XS;
+        or GgmlType.Q5_K or GgmlType.Q6_K or GgmlType.IQ4_XS or GgmlType.IQ2_XXS or GgmlType.IQ2_XS or GgmlType.IQ2_S
+        or GgmlType.IQ3_XXS or GgmlType.IQ3_S or GgmlType.IQ1_S or GgmlType.IQ1_M or GgmlType.TQ1_0 or GgmlType.TQ2_0;
 
     private void AddScalar()
     {
@@ -98,6 +99,15 @@ public sealed unsafe class KernelSet
         Set(GgmlType.Q2_K, f, &DotScalar.Q2_K);
         Set(GgmlType.Q3_K, f, &DotScalar.Q3_K);
         Set(GgmlType.IQ4_XS, f, &DotScalar.IQ4_XS);
+        Set(GgmlType.IQ2_XXS, f, &DotScalar.IQ2_XXS);
+        Set(GgmlType.IQ2_XS, f, &DotScalar.IQ2_XS);
+        Set(GgmlType.IQ2_S, f, &DotScalar.IQ2_S);
+        Set(GgmlType.IQ3_XXS, f, &DotScalar.IQ3_XXS);
+        Set(GgmlType.IQ3_S, f, &DotScalar.IQ3_S);
+        Set(GgmlType.IQ1_S, f, &DotScalar.IQ1_S);
+        Set(GgmlType.IQ1_M, f, &DotScalar.IQ1_M);
+        Set(GgmlType.TQ1_0, f, &DotScalar.TQ1_0);
+        Set(GgmlType.TQ2_0, f, &DotScalar.TQ2_0);
     }
 
     private void AddVector128()
