@@ -178,6 +178,11 @@ public sealed unsafe class KernelSet
         Set(GgmlType.Q2_K, f, &DotAvx2KQuants.Q2_K);
         Set(GgmlType.Q3_K, f, &DotAvx2KQuants.Q3_K);
         Set(GgmlType.IQ4_XS, f, &DotAvx2KQuants.IQ4_XS);
+        Set(GgmlType.IQ2_XXS, f, &DotAvx2IQuants.IQ2_XXS);
+        Set(GgmlType.IQ3_XXS, f, &DotAvx2IQuants.IQ3_XXS);
+        Set(GgmlType.IQ1_S, f, &DotAvx2IQuants.IQ1_S);
+        Set(GgmlType.IQ1_M, f, &DotAvx2IQuants.IQ1_M);
+        Set(GgmlType.TQ2_0, f, &DotAvx2IQuants.TQ2_0);
         SetQuant(GgmlType.Q8_K, &ActQuantVector.Q8_KV256);
         SetTile(GgmlType.Q4_0, &TileAvx2.Q4_0x4x4);
         SetTile(GgmlType.Q8_0, &TileAvx2.Q8_0x4x4);

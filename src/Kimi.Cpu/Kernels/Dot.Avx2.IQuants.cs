@@ -1,0 +1,183 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using Kimi.Cpu.Quants.Formats;
+
+namespace Kimi.Cpu.Kernels;
+
+/// <summary>
+/// AVX2 i-quant and ternary dots against Q8_K activations (also used by the AVX-512 set): IQ2_XXS, IQ3_XXS, IQ1_S, IQ1_M,
+/// TQ2_0, the types of Kimi K2's dynamic GGUFs. Same contract as <see cref="DotScalar"/>: exact integer sums per
+/// sub-block, one float term per 256-element super-block (ggml's AVX2 formulas, so float order differs from scalar).
+/// Grid points are gathered 4 at a time into one vector (four 64-bit or eight 32-bit table reads per 32 elements);
+/// signs are applied to the activations with vpsignb, so vpmaddubsw sees the unsigned grid magnitudes.
+/// </summary>
+[SkipLocalsInit]
+internal static unsafe class DotAvx2IQuants
+{
+    /// <summary>7 stored sign bits → 8 bytes of ±1 (ggml keven_signs_q2xs): byte j is −1 where bit j of the
+    /// even-parity sign byte <see cref="IQTables.KSignsIq2xs"/> is set, for vpsignb.</summary>
+    private static readonly ulong[] SignMasks = BuildSignMasks();
+
+    private static ulong[] BuildSignMasks()
+    {
+        var t = new ulong[128];
+        for (int i = 0; i < 128; i++)
+        {
+            int s = IQTables.KSignsIq2xs[i];
+            for (int j = 0; j < 8; j++) t[i] |= (ulong)((s >> j & 1) != 0 ? 0xFF : 0x01) << (8 * j);
+        }
+        return t;
+    }
+
+    // IQ2_XXS: two 32-element sub-blocks per step; each has u32 of 4 grid indices and u32 of 4×7 sign bits + scale.
+    public static float IQ2_XXS(byte* w, byte* a, int n)
+    {
+        Vector256<float> acc = default;
+        fixed (ulong* grid = IQTables.Iq2xxsGrid, signs = SignMasks)
+            for (int b = 0; b < n / 256; b++, w += 66, a += 292)
+            {
+                float d = Fp16.Load(w) * *(float*)a;
+                sbyte* y = (sbyte*)(a + 4);
+                uint* q = (uint*)(w + 2);
+                Vector256<int> sumi = default;
+                for (int ib = 0; ib < 8; ib += 2, q += 4, y += 64)
+                {
+                    sumi += Iq2xxsSub(grid, signs, q[0], q[1], y) + Iq2xxsSub(grid, signs, q[2], q[3], y + 32);
+                }
+                acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(d), acc);
+            }
+        return 0.125f * Vector256.Sum(acc);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Iq2xxsSub(ulong* grid, ulong* signs, uint idx, uint aux, sbyte* y)
+    {
+        Vector256<byte> g = Vector256.Create(grid[idx & 255], grid[(idx >> 8) & 255], grid[(idx >> 16) & 255], grid[idx >> 24]).AsByte();
+        Vector256<sbyte> s = Vector256.Create(signs[aux & 127], signs[(aux >> 7) & 127], signs[(aux >> 14) & 127], signs[(aux >> 21) & 127]).AsSByte();
+        Vector256<short> dot = Avx2.MultiplyAddAdjacent(g, Avx2.Sign(Vector256.Load(y), s));
+        return Avx2.MultiplyAddAdjacent(dot, Vector256.Create((short)(2 * (aux >> 28) + 1)));
+    }
+
+    // IQ3_XXS: per 32 elements 8 one-byte indices into a grid of 4-value points, u32 of 4×7 sign bits + scale.
+    public static float IQ3_XXS(byte* w, byte* a, int n)
+    {
+        Vector256<float> acc = default;
+        fixed (uint* grid = IQTables.Iq3xxsGrid)
+        fixed (ulong* signs = SignMasks)
+            for (int b = 0; b < n / 256; b++, w += 98, a += 292)
+            {
+                float d = Fp16.Load(w) * *(float*)a;
+                sbyte* y = (sbyte*)(a + 4);
+                byte* q3 = w + 2; uint* gas = (uint*)(w + 66);
+                Vector256<int> sumi = default;
+                for (int ib = 0; ib < 8; ib++, q3 += 8, y += 32)
+                {
+                    uint aux = gas[ib];
+                    Vector256<byte> g = Vector256.Create(grid[q3[0]], grid[q3[1]], grid[q3[2]], grid[q3[3]],
+                        grid[q3[4]], grid[q3[5]], grid[q3[6]], grid[q3[7]]).AsByte();
+                    Vector256<sbyte> s = Vector256.Create(signs[aux & 127], signs[(aux >> 7) & 127], signs[(aux >> 14) & 127], signs[(aux >> 21) & 127]).AsSByte();
+                    Vector256<short> dot = Avx2.MultiplyAddAdjacent(g, Avx2.Sign(Vector256.Load(y), s));
+                    sumi += Avx2.MultiplyAddAdjacent(dot, Vector256.Create((short)(2 * (aux >> 28) + 1)));
+                }
+                acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(d), acc);
+            }
+        return 0.25f * Vector256.Sum(acc);
+    }
+
+    /// <summary>Signed i8 · signed i8 pair sums in i16 (ggml mul_add_epi8): |x| as the unsigned operand, y with x's sign.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<short> MulAddSigned(Vector256<sbyte> x, Vector256<sbyte> y) =>
+        Avx2.MultiplyAddAdjacent(Avx2.Abs(x), Avx2.Sign(y, x));
+
+    // IQ1_S: per 32 elements 4 index bytes + u16 qh (3 high bits per 8, 3-bit scale, delta sign); grid values −1/0/1.
+    // The delta term ±1/8·Σqa comes from the activation's bsums.
+    public static float IQ1_S(byte* w, byte* a, int n)
+    {
+        Vector256<float> acc = default;
+        float accDelta = 0;
+        fixed (ulong* grid = IQTables.Iq1sGrid)
+            for (int b = 0; b < n / 256; b++, w += 50, a += 292)
+            {
+                sbyte* y = (sbyte*)(a + 4); short* bsums = (short*)(a + 260);
+                byte* qs = w + 2; ushort* qh = (ushort*)(w + 34);
+                Vector256<int> sumi = default;
+                int sumDelta = 0;
+                for (int ib = 0; ib < 8; ib++, qs += 4, y += 32)
+                {
+                    int h = qh[ib];
+                    Vector256<sbyte> g = Vector256.Create(grid[qs[0] | ((h << 8) & 0x700)], grid[qs[1] | ((h << 5) & 0x700)],
+                        grid[qs[2] | ((h << 2) & 0x700)], grid[qs[3] | ((h >> 1) & 0x700)]).AsSByte();
+                    int ls = 2 * ((h >> 12) & 7) + 1;
+                    sumi += Avx2.MultiplyAddAdjacent(MulAddSigned(g, Vector256.Load(y)), Vector256.Create((short)ls));
+                    int sy = bsums[2 * ib] + bsums[2 * ib + 1];
+                    sumDelta += ((h & 0x8000) != 0 ? -sy : sy) * ls;
+                }
+                float d = *(float*)a * Fp16.Load(w);
+                acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(d), acc);
+                accDelta += d * sumDelta;
+            }
+        return Vector256.Sum(acc) + 0.125f * accDelta;
+    }
+
+    // IQ1_M: no d field (fp16 super-scale in the top nibbles of the 4 scale words); 3-bit scales per 16 elements; per 8
+    // elements a qh nibble = 3 high index bits + delta sign. The delta term is a second vpmaddubsw of ±1 bytes with qa.
+    public static float IQ1_M(byte* w, byte* a, int n)
+    {
+        Vector256<float> acc = default, accDelta = default;
+        Vector256<short> m7 = Vector256.Create((short)7), one = Vector256.Create((short)1);
+        fixed (ulong* grid = IQTables.Iq1sGrid)
+            for (int b = 0; b < n / 256; b++, w += 56, a += 292)
+            {
+                sbyte* y = (sbyte*)(a + 4);
+                ushort* sc = (ushort*)(w + 48);
+                ushort scale = (ushort)((sc[0] >> 12) | ((sc[1] >> 8) & 0x00f0) | ((sc[2] >> 4) & 0x0f00) | (sc[3] & 0xf000));
+                byte* qs = w; byte* qh = w + 32;
+                Vector256<int> sumi = default, sumDelta = default;
+                for (int ib = 0; ib < 8; ib++, qs += 4, qh += 2, y += 32)
+                {
+                    int h0 = qh[0], h1 = qh[1];
+                    Vector256<sbyte> g = Vector256.Create(grid[qs[0] | ((h0 << 8) & 0x700)], grid[qs[1] | ((h0 << 4) & 0x700)],
+                        grid[qs[2] | ((h1 << 8) & 0x700)], grid[qs[3] | ((h1 << 4) & 0x700)]).AsSByte();
+                    Vector256<sbyte> delta = Vector256.Create(Delta(h0 & 0x08), Delta(h0 & 0x80), Delta(h1 & 0x08), Delta(h1 & 0x80)).AsSByte();
+                    Vector256<sbyte> yy = Vector256.Load(y);
+                    // elements 0..15 (low 128 bits) take the scale at bit 6·(ib&1), elements 16..31 the one 3 bits up
+                    int s = sc[ib / 2] >> (6 * (ib & 1));
+                    Vector256<short> ls = ((Vector256.Create(Vector128.Create((short)s), Vector128.Create((short)(s >> 3))) & m7) << 1) + one;
+                    sumi += Avx2.MultiplyAddAdjacent(MulAddSigned(g, yy), ls);
+                    sumDelta += Avx2.MultiplyAddAdjacent(MulAddSigned(delta, yy), ls);
+                }
+                Vector256<float> d = Vector256.Create(*(float*)a * Fp16.ToFloat(scale));
+                acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), d, acc);
+                accDelta = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumDelta), d, accDelta);
+            }
+        return Vector256.Sum(acc) + 0.125f * Vector256.Sum(accDelta);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong Delta(int bit) => bit != 0 ? 0xFFFFFFFFFFFFFFFF : 0x0101010101010101;
+
+    // TQ2_0: 2-bit values stored +1; Σ (q − 1)·qa = Σ q·qa − Σ qa (Σ qa from the bsums). i16 lanes hold at most
+    // 8 products of ≤ 2·2·128 and a 16-element bsum: far from overflow.
+    public static float TQ2_0(byte* w, byte* a, int n)
+    {
+        Vector256<float> acc = default;
+        Vector256<byte> m3 = Vector256.Create((byte)3);
+        for (int b = 0; b < n / 256; b++, w += 66, a += 292)
+        {
+            sbyte* y = (sbyte*)(a + 4);
+            Vector256<short> sum = -Vector256.Load((short*)(a + 260));
+            for (int h = 0; h < 2; h++, y += 128)
+            {
+                Vector256<byte> q = Vector256.Load(w + 32 * h);
+                sum += Avx2.MultiplyAddAdjacent(q & m3, Vector256.Load(y))
+                     + Avx2.MultiplyAddAdjacent((q.AsUInt16() >>> 2).AsByte() & m3, Vector256.Load(y + 32))
+                     + Avx2.MultiplyAddAdjacent((q.AsUInt16() >>> 4).AsByte() & m3, Vector256.Load(y + 64))
+                     + Avx2.MultiplyAddAdjacent((q.AsUInt16() >>> 6).AsByte() & m3, Vector256.Load(y + 96));
+            }
+            Vector256<int> sumi = Avx2.MultiplyAddAdjacent(sum, Vector256.Create((short)1));
+            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(*(float*)a * Fp16.Load(w + 64)), acc);
+        }
+        return Vector256.Sum(acc);
+    }
+}
