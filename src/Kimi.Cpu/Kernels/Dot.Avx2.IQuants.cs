@@ -7,7 +7,7 @@ namespace Kimi.Cpu.Kernels;
 
 /// <summary>
 /// AVX2 i-quant and ternary dots against Q8_K activations (also used by the AVX-512 set): IQ2_XXS, IQ3_XXS, IQ1_S, IQ1_M,
-/// TQ2_0, the types of Kimi K2's dynamic GGUFs. Same contract as <see cref="DotScalar"/>: exact integer sums per
+/// TQ2_0 (the types of Kimi K2's dynamic GGUFs), then IQ2_XS, IQ2_S, IQ3_S, TQ1_0. Same contract as <see cref="DotScalar"/>: exact integer sums per
 /// sub-block, one float term per 256-element super-block (ggml's AVX2 formulas, so float order differs from scalar).
 /// Grid points are gathered 4 at a time into one vector (four 64-bit or eight 32-bit table reads per 32 elements);
 /// signs are applied to the activations with vpsignb, so vpmaddubsw sees the unsigned grid magnitudes.
@@ -17,14 +17,17 @@ internal static unsafe class DotAvx2IQuants
 {
     /// <summary>7 stored sign bits → 8 bytes of ±1 (ggml keven_signs_q2xs): byte j is −1 where bit j of the
     /// even-parity sign byte <see cref="IQTables.KSignsIq2xs"/> is set, for vpsignb.</summary>
-    private static readonly ulong[] SignMasks = BuildSignMasks();
+    private static readonly ulong[] SignMasks = BuildSignMasks(128);
 
-    private static ulong[] BuildSignMasks()
+    /// <summary>An explicit sign byte (IQ2_S, IQ3_S) → 8 bytes of ±1.</summary>
+    private static readonly ulong[] SignMasks8 = BuildSignMasks(256);
+
+    private static ulong[] BuildSignMasks(int count)
     {
-        var t = new ulong[128];
-        for (int i = 0; i < 128; i++)
+        var t = new ulong[count];
+        for (int i = 0; i < count; i++)
         {
-            int s = IQTables.KSignsIq2xs[i];
+            int s = count == 128 ? IQTables.KSignsIq2xs[i] : i;
             for (int j = 0; j < 8; j++) t[i] |= (ulong)((s >> j & 1) != 0 ? 0xFF : 0x01) << (8 * j);
         }
         return t;
@@ -177,6 +180,137 @@ internal static unsafe class DotAvx2IQuants
             }
             Vector256<int> sumi = Avx2.MultiplyAddAdjacent(sum, Vector256.Create((short)1));
             acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(*(float*)a * Fp16.Load(w + 64)), acc);
+        }
+        return Vector256.Sum(acc);
+    }
+
+    /// <summary>Two 4-bit scales per 32 elements (IQ2_XS, IQ2_S): 2s+1 of the low nibble for elements 0..15 (low 128 bits),
+    /// of the high nibble for 16..31.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<short> NibbleScales(int sc) =>
+        Vector256.Create(Vector128.Create((short)(2 * (sc & 15) + 1)), Vector128.Create((short)(2 * (sc >> 4) + 1)));
+
+    // IQ2_XS: per 32 elements four u16 = 9-bit grid index + 7 sign bits; a 4-bit scale per 16.
+    public static float IQ2_XS(byte* w, byte* a, int n)
+    {
+        Vector256<float> acc = default;
+        fixed (ulong* grid = IQTables.Iq2xsGrid, signs = SignMasks)
+            for (int b = 0; b < n / 256; b++, w += 74, a += 292)
+            {
+                float d = Fp16.Load(w) * *(float*)a;
+                sbyte* y = (sbyte*)(a + 4);
+                ushort* q = (ushort*)(w + 2);
+                Vector256<int> sumi = default;
+                for (int ib = 0; ib < 8; ib++, q += 4, y += 32)
+                {
+                    Vector256<byte> g = Vector256.Create(grid[q[0] & 511], grid[q[1] & 511], grid[q[2] & 511], grid[q[3] & 511]).AsByte();
+                    Vector256<sbyte> s = Vector256.Create(signs[q[0] >> 9], signs[q[1] >> 9], signs[q[2] >> 9], signs[q[3] >> 9]).AsSByte();
+                    sumi += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(g, Avx2.Sign(Vector256.Load(y), s)), NibbleScales(w[66 + ib]));
+                }
+                acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(d), acc);
+            }
+        return 0.125f * Vector256.Sum(acc);
+    }
+
+    // IQ2_S: 10-bit grid indices (8 low bits in qs, 2 per 8 elements in qh), explicit sign bytes, 4-bit scales per 16.
+    public static float IQ2_S(byte* w, byte* a, int n)
+    {
+        Vector256<float> acc = default;
+        fixed (ulong* grid = IQTables.Iq2sGrid, signs = SignMasks8)
+            for (int b = 0; b < n / 256; b++, w += 82, a += 292)
+            {
+                float d = Fp16.Load(w) * *(float*)a;
+                sbyte* y = (sbyte*)(a + 4);
+                byte* qs = w + 2; byte* sg = w + 34;
+                Vector256<int> sumi = default;
+                for (int ib = 0; ib < 8; ib++, qs += 4, sg += 4, y += 32)
+                {
+                    int qh = w[66 + ib];
+                    Vector256<byte> g = Vector256.Create(grid[qs[0] | ((qh << 8) & 0x300)], grid[qs[1] | ((qh << 6) & 0x300)],
+                        grid[qs[2] | ((qh << 4) & 0x300)], grid[qs[3] | ((qh << 2) & 0x300)]).AsByte();
+                    Vector256<sbyte> s = Vector256.Create(signs[sg[0]], signs[sg[1]], signs[sg[2]], signs[sg[3]]).AsSByte();
+                    sumi += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(g, Avx2.Sign(Vector256.Load(y), s)), NibbleScales(w[74 + ib]));
+                }
+                acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(d), acc);
+            }
+        return 0.125f * Vector256.Sum(acc);
+    }
+
+    // IQ3_S: 9-bit indices into a grid of 4-value points (8 low bits in qs, the 9th in qh), explicit sign bytes, a 4-bit
+    // scale per 32 (value d·(2s+1)·grid: no extra factor).
+    public static float IQ3_S(byte* w, byte* a, int n)
+    {
+        Vector256<float> acc = default;
+        fixed (uint* grid = IQTables.Iq3sGrid)
+        fixed (ulong* signs = SignMasks8)
+            for (int b = 0; b < n / 256; b++, w += 110, a += 292)
+            {
+                float d = Fp16.Load(w) * *(float*)a;
+                sbyte* y = (sbyte*)(a + 4);
+                byte* qs = w + 2; byte* sg = w + 74;
+                Vector256<int> sumi = default;
+                for (int ib = 0; ib < 8; ib++, qs += 8, sg += 4, y += 32)
+                {
+                    int qh = w[66 + ib];
+                    Vector256<byte> g = Vector256.Create(grid[qs[0] | ((qh << 8) & 256)], grid[qs[1] | ((qh << 7) & 256)],
+                        grid[qs[2] | ((qh << 6) & 256)], grid[qs[3] | ((qh << 5) & 256)], grid[qs[4] | ((qh << 4) & 256)],
+                        grid[qs[5] | ((qh << 3) & 256)], grid[qs[6] | ((qh << 2) & 256)], grid[qs[7] | ((qh << 1) & 256)]).AsByte();
+                    Vector256<sbyte> s = Vector256.Create(signs[sg[0]], signs[sg[1]], signs[sg[2]], signs[sg[3]]).AsSByte();
+                    int ls = 2 * ((w[106 + ib / 2] >> (4 * (ib & 1))) & 15) + 1;
+                    sumi += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(g, Avx2.Sign(Vector256.Load(y), s)), Vector256.Create((short)ls));
+                }
+                acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(d), acc);
+            }
+        return Vector256.Sum(acc);
+    }
+
+    /// <summary>Bytes times per-u16-lane factors mod 256 (AVX2 has no byte multiply): even bytes from the low byte of
+    /// v·p, odd bytes from (v &amp; 0xFF00)·p.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<byte> MulBytes(Vector256<byte> v, Vector256<ushort> p)
+    {
+        Vector256<ushort> v16 = v.AsUInt16(), hi = Vector256.Create((ushort)0xFF00);
+        return ((Avx2.MultiplyLow(v16, p) & ~hi) | (Avx2.MultiplyLow(v16 & hi, p) & hi)).AsByte();
+    }
+
+    /// <summary>×3 mod 256 per byte: the next trit moves to the top.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<byte> Times3(Vector256<byte> v) => v + v + v;
+
+    /// <summary>The top trit of each byte, (3·q) >> 8 ∈ {0, 1, 2} (stored value + 1), through vpmulhuw on each byte
+    /// placed in the high half of a u16.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<byte> TopTrit(Vector256<byte> q)
+    {
+        Vector256<ushort> q16 = q.AsUInt16(), three = Vector256.Create((ushort)3);
+        Vector256<ushort> even = Avx2.MultiplyHigh(q16 << 8, three), odd = Avx2.MultiplyHigh(q16 & Vector256.Create((ushort)0xFF00), three);
+        return (even | (odd << 8)).AsByte();
+    }
+
+    // TQ1_0: qs[0..31] hold 5 trits each (elements 32l + m), qs[32..47] 5 each (160 + 16l + m), qh[0..3] 4 each (240 + 4l + j);
+    // trit l of byte q is the top trit of q·3ˡ mod 256. Σ (t − 1)·qa = Σ t·qa − Σ qa (bsums).
+    public static float TQ1_0(byte* w, byte* a, int n)
+    {
+        Vector256<float> acc = default;
+        Vector256<ushort> p1p3 = Vector256.Create(Vector128.Create((ushort)1), Vector128.Create((ushort)3));
+        Vector256<ushort> p81qh = Vector256.Create(Vector128.Create((ushort)81), Vector128.Create((ushort)1, 1, 3, 3, 9, 9, 27, 27));
+        for (int b = 0; b < n / 256; b++, w += 54, a += 292)
+        {
+            sbyte* y = (sbyte*)(a + 4);
+            Vector256<short> sum = -Vector256.Load((short*)(a + 260));
+            Vector256<byte> q = Vector256.Load(w);
+            for (int l = 0; l < 5; l++, q = Times3(q))
+                sum += Avx2.MultiplyAddAdjacent(TopTrit(q), Vector256.Load(y + 32 * l));
+            Vector128<byte> q16 = Vector128.Load(w + 32);
+            Vector256<byte> r = MulBytes(Vector256.Create(q16, q16), p1p3);        // l = 0 | 1: elements 160..191
+            sum += Avx2.MultiplyAddAdjacent(TopTrit(r), Vector256.Load(y + 160));
+            r = Times3(Times3(r));                                                   // l = 2 | 3: elements 192..223
+            sum += Avx2.MultiplyAddAdjacent(TopTrit(r), Vector256.Load(y + 192));
+            // l = 4 of qs[32..47] (elements 224..239) | qh's 4 trits (240..255: dword l = qh·3ˡ)
+            r = MulBytes(Vector256.Create(q16, Vector128.Create(*(uint*)(w + 48)).AsByte()), p81qh);
+            sum += Avx2.MultiplyAddAdjacent(TopTrit(r), Vector256.Load(y + 224));
+            Vector256<int> sumi = Avx2.MultiplyAddAdjacent(sum, Vector256.Create((short)1));
+            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(Fp16.Load(w + 52) * *(float*)a), acc);
         }
         return Vector256.Sum(acc);
     }

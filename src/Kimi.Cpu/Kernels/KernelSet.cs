@@ -183,6 +183,10 @@ public sealed unsafe class KernelSet
         Set(GgmlType.IQ1_S, f, &DotAvx2IQuants.IQ1_S);
         Set(GgmlType.IQ1_M, f, &DotAvx2IQuants.IQ1_M);
         Set(GgmlType.TQ2_0, f, &DotAvx2IQuants.TQ2_0);
+        Set(GgmlType.IQ2_XS, f, &DotAvx2IQuants.IQ2_XS);
+        Set(GgmlType.IQ2_S, f, &DotAvx2IQuants.IQ2_S);
+        Set(GgmlType.IQ3_S, f, &DotAvx2IQuants.IQ3_S);
+        Set(GgmlType.TQ1_0, f, &DotAvx2IQuants.TQ1_0);
         SetQuant(GgmlType.Q8_K, &ActQuantVector.Q8_KV256);
         SetTile(GgmlType.Q4_0, &TileAvx2.Q4_0x4x4);
         SetTile(GgmlType.Q8_0, &TileAvx2.Q8_0x4x4);
