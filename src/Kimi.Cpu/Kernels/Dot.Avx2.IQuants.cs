@@ -114,7 +114,8 @@ internal static unsafe class DotAvx2IQuants
                     int ls = 2 * ((h >> 12) & 7) + 1;
                     sumi += Avx2.MultiplyAddAdjacent(MulAddSigned(g, Vector256.Load(y)), Vector256.Create((short)ls));
                     int sy = bsums[2 * ib] + bsums[2 * ib + 1];
-                    sumDelta += ((h & 0x8000) != 0 ? -sy : sy) * ls;
+                    int neg = -(h >> 15); // delta sign without a branch (random bits would mispredict half the time)
+                    sumDelta += ((sy ^ neg) - neg) * ls;
                 }
                 float d = *(float*)a * Fp16.Load(w);
                 acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(d), acc);
@@ -158,7 +159,7 @@ internal static unsafe class DotAvx2IQuants
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static ulong Delta(int bit) => bit != 0 ? 0xFFFFFFFFFFFFFFFF : 0x0101010101010101;
+    private static ulong Delta(int bit) => 0x0101010101010101UL | (ulong)-(long)(uint)Math.Min(bit, 1); // 8 × (bit ? −1 : +1), branch-free
 
     // TQ2_0: 2-bit values stored +1; Σ (q − 1)·qa = Σ q·qa − Σ qa (Σ qa from the bsums). i16 lanes hold at most
     // 8 products of ≤ 2·2·128 and a 16-element bsum: far from overflow.
