@@ -94,7 +94,7 @@ internal static unsafe class DotAvx2IQuants
         Avx2.MultiplyAddAdjacent(Avx2.Abs(x), Avx2.Sign(y, x));
 
     // IQ1_S: per 32 elements 4 index bytes + u16 qh (3 high bits per 8, 3-bit scale, delta sign); grid values −1/0/1.
-    // The delta term ±1/8·Σqa comes from the activation's bsums.
+    // The delta term ±1/8·Σ ls·Σqa comes from the activation's bsums, for all 8 sub-blocks at once.
     public static float IQ1_S(byte* w, byte* a, int n)
     {
         Vector256<float> acc = default;
@@ -102,21 +102,21 @@ internal static unsafe class DotAvx2IQuants
         fixed (ulong* grid = IQTables.Iq1sGrid)
             for (int b = 0; b < n / 256; b++, w += 50, a += 292)
             {
-                sbyte* y = (sbyte*)(a + 4); short* bsums = (short*)(a + 260);
+                sbyte* y = (sbyte*)(a + 4);
                 byte* qs = w + 2; ushort* qh = (ushort*)(w + 34);
                 Vector256<int> sumi = default;
-                int sumDelta = 0;
                 for (int ib = 0; ib < 8; ib++, qs += 4, y += 32)
                 {
                     int h = qh[ib];
                     Vector256<sbyte> g = Vector256.Create(grid[qs[0] | ((h << 8) & 0x700)], grid[qs[1] | ((h << 5) & 0x700)],
                         grid[qs[2] | ((h << 2) & 0x700)], grid[qs[3] | ((h >> 1) & 0x700)]).AsSByte();
-                    int ls = 2 * ((h >> 12) & 7) + 1;
-                    sumi += Avx2.MultiplyAddAdjacent(MulAddSigned(g, Vector256.Load(y)), Vector256.Create((short)ls));
-                    int sy = bsums[2 * ib] + bsums[2 * ib + 1];
-                    int neg = -(h >> 15); // delta sign without a branch (random bits would mispredict half the time)
-                    sumDelta += ((sy ^ neg) - neg) * ls;
+                    sumi += Avx2.MultiplyAddAdjacent(MulAddSigned(g, Vector256.Load(y)), Vector256.Create((short)(2 * ((h >> 12) & 7) + 1)));
                 }
+                // Σ_ib ±ls·(bsum[2ib] + bsum[2ib+1]): the 8 qh words give ls and the sign (bit 15) in i16 lanes.
+                Vector128<short> h8 = Vector128.Load((short*)qh);
+                Vector128<short> ls = (((h8 >>> 12) & Vector128.Create((short)7)) << 1) + Vector128<short>.One, neg = h8 >> 15;
+                Vector128<short> sy = Ssse3.HorizontalAdd(Vector128.Load((short*)(a + 260)), Vector128.Load((short*)(a + 276)));
+                int sumDelta = Vector128.Sum(Sse2.MultiplyAddAdjacent(sy, (ls ^ neg) - neg));
                 float d = *(float*)a * Fp16.Load(w);
                 acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(d), acc);
                 accDelta += d * sumDelta;
@@ -125,10 +125,11 @@ internal static unsafe class DotAvx2IQuants
     }
 
     // IQ1_M: no d field (fp16 super-scale in the top nibbles of the 4 scale words); 3-bit scales per 16 elements; per 8
-    // elements a qh nibble = 3 high index bits + delta sign. The delta term is a second vpmaddubsw of ±1 bytes with qa.
+    // elements a qh nibble = 3 high index bits + delta sign. The delta term is a second vpmaddubsw (ones · ±qa), added to
+    // 8× the grid term in i16 before the scales: Σ = (8·Σ ls·grid·qa + Σ ls·±qa)/8, ggml's sumi1 + sumi2/8 exactly.
     public static float IQ1_M(byte* w, byte* a, int n)
     {
-        Vector256<float> acc = default, accDelta = default;
+        Vector256<float> acc = default;
         Vector256<short> m7 = Vector256.Create((short)7), one = Vector256.Create((short)1);
         fixed (ulong* grid = IQTables.Iq1sGrid)
             for (int b = 0; b < n / 256; b++, w += 56, a += 292)
@@ -137,7 +138,7 @@ internal static unsafe class DotAvx2IQuants
                 ushort* sc = (ushort*)(w + 48);
                 ushort scale = (ushort)((sc[0] >> 12) | ((sc[1] >> 8) & 0x00f0) | ((sc[2] >> 4) & 0x0f00) | (sc[3] & 0xf000));
                 byte* qs = w; byte* qh = w + 32;
-                Vector256<int> sumi = default, sumDelta = default;
+                Vector256<int> sumi = default;
                 for (int ib = 0; ib < 8; ib++, qs += 4, qh += 2, y += 32)
                 {
                     int h0 = qh[0], h1 = qh[1];
@@ -148,14 +149,13 @@ internal static unsafe class DotAvx2IQuants
                     // elements 0..15 (low 128 bits) take the scale at bit 6·(ib&1), elements 16..31 the one 3 bits up
                     int s = sc[ib / 2] >> (6 * (ib & 1));
                     Vector256<short> ls = ((Vector256.Create(Vector128.Create((short)s), Vector128.Create((short)(s >> 3))) & m7) << 1) + one;
-                    sumi += Avx2.MultiplyAddAdjacent(MulAddSigned(g, yy), ls);
-                    sumDelta += Avx2.MultiplyAddAdjacent(MulAddSigned(delta, yy), ls);
+                    // 8·Σ grid·qa + Σ ±qa in one i16 lane (|pair| ≤ 8·254 + 254), so one vpmaddwd with the scales
+                    Vector256<short> both = (MulAddSigned(g, yy) << 3) + Avx2.MultiplyAddAdjacent(Vector256.Create((byte)1), Avx2.Sign(yy, delta));
+                    sumi += Avx2.MultiplyAddAdjacent(both, ls);
                 }
-                Vector256<float> d = Vector256.Create(*(float*)a * Fp16.ToFloat(scale));
-                acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), d, acc);
-                accDelta = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumDelta), d, accDelta);
+                acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(*(float*)a * Fp16.ToFloat(scale)), acc);
             }
-        return Vector256.Sum(acc) + 0.125f * Vector256.Sum(accDelta);
+        return 0.125f * Vector256.Sum(acc);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
