@@ -144,7 +144,10 @@ internal static unsafe class DotAvx2IQuants
                     int h0 = qh[0], h1 = qh[1];
                     Vector256<sbyte> g = Vector256.Create(grid[qs[0] | ((h0 << 8) & 0x700)], grid[qs[1] | ((h0 << 4) & 0x700)],
                         grid[qs[2] | ((h1 << 8) & 0x700)], grid[qs[3] | ((h1 << 4) & 0x700)]).AsSByte();
-                    Vector256<sbyte> delta = Vector256.Create(Delta(h0 & 0x08), Delta(h0 & 0x80), Delta(h1 & 0x08), Delta(h1 & 0x80)).AsSByte();
+                    // group g of 8 takes bit 3 (even g) or bit 7 (odd g) of qh byte g/2: spread the two bytes over their
+                    // groups, test the bit, 0xFF | 1 = −1 where set, 0x00 | 1 = +1 where clear
+                    Vector256<byte> hb = Avx2.Shuffle(Vector256.Create(*(ushort*)qh).AsByte(), DeltaSpread) & DeltaBits;
+                    Vector256<sbyte> delta = (Vector256.Equals(hb, DeltaBits) | Vector256.Create((byte)1)).AsSByte();
                     Vector256<sbyte> yy = Vector256.Load(y);
                     // elements 0..15 (low 128 bits) take the scale at bit 6·(ib&1), elements 16..31 the one 3 bits up
                     int s = sc[ib / 2] >> (6 * (ib & 1));
@@ -158,8 +161,10 @@ internal static unsafe class DotAvx2IQuants
         return 0.125f * Vector256.Sum(acc);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static ulong Delta(int bit) => 0x0101010101010101UL | (ulong)-(long)(uint)Math.Min(bit, 1); // 8 × (bit ? −1 : +1), branch-free
+    /// <summary>IQ1_M delta signs: vpshufb control putting qh byte 0 in groups 0-1 (bytes 0..15), byte 1 in groups 2-3,
+    /// and the bit each group tests.</summary>
+    private static readonly Vector256<byte> DeltaSpread = Vector256.Create(Vector128.Create((byte)0), Vector128.Create((byte)1));
+    private static readonly Vector256<byte> DeltaBits = Vector256.Create(0x0808080808080808UL, 0x8080808080808080UL, 0x0808080808080808UL, 0x8080808080808080UL).AsByte();
 
     // TQ2_0: 2-bit values stored +1; Σ (q − 1)·qa = Σ q·qa − Σ qa (Σ qa from the bsums). i16 lanes hold at most
     // 8 products of ≤ 2·2·128 and a 16-element bsum: far from overflow.
