@@ -10,7 +10,8 @@ namespace Kimi.Cpu.Kernels;
 /// TQ2_0 (the types of Kimi K2's dynamic GGUFs), then IQ2_XS, IQ2_S, IQ3_S, TQ1_0. Same contract as <see cref="DotScalar"/>: exact integer sums per
 /// sub-block, one float term per 256-element super-block (ggml's AVX2 formulas, so float order differs from scalar).
 /// Grid points are gathered 4 at a time into one vector (four 64-bit or eight 32-bit table reads per 32 elements);
-/// signs are applied to the activations with vpsignb, so vpmaddubsw sees the unsigned grid magnitudes.
+/// signs are applied to the activations with vpsignb, so vpmaddubsw sees the unsigned grid magnitudes (Q8_K values lie in
+/// [−127, 127], so vpsignb never meets −128, whose negation would wrap).
 /// </summary>
 [SkipLocalsInit]
 internal static unsafe class DotAvx2IQuants
