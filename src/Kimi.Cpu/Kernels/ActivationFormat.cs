@@ -21,6 +21,8 @@ public static class ActivationFormat
         GgmlType.Q4_0 or GgmlType.Q5_0 or GgmlType.Q8_0 or GgmlType.IQ4_NL => GgmlType.Q8_0,
         GgmlType.Q4_1 or GgmlType.Q5_1 => GgmlType.Q8_1,
         GgmlType.Q2_K or GgmlType.Q3_K or GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K or GgmlType.IQ4_XS => GgmlType.Q8_K,
+        GgmlType.IQ2_XXS or GgmlType.IQ2_XS or GgmlType.IQ2_S or GgmlType.IQ3_XXS or GgmlType.IQ3_S or GgmlType.IQ1_S
+            or GgmlType.IQ1_M or GgmlType.TQ1_0 or GgmlType.TQ2_0 => GgmlType.Q8_K,
         _ => throw new NotSupportedException($"no matmul kernel for weight type {GgmlTypeInfo.Name(weight)}"),
     };
 

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Kimi.Cpu.Quants.Formats;
 
 namespace Kimi.Cpu.Kernels;
 
@@ -302,6 +303,254 @@ internal static unsafe class DotScalar
                 }
             }
             s += da * Fp16.Load(w + 208) * sumi;
+        }
+        return s;
+    }
+
+    // ---- i-quants and ternary types · Q8_K (ggml_vec_dot_<type>_q8_K_generic): one integer sum per super-block
+    // (sub-block sums times their odd scales 2s+1), then the float terms in ggml's order. Grids: IQTables.
+
+    /// <summary>±v for sign bit <paramref name="bit"/> of <paramref name="signs"/> (branch-free: (v ^ m) − m).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Signed(int v, int signs, int bit)
+    {
+        int m = -((signs >> bit) & 1);
+        return (v ^ m) - m;
+    }
+
+    /// <summary>Σ±grid[j]·y[j] over 8 elements: grid bytes unsigned, sign bit j of <paramref name="signs"/> negates.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Grid8(ulong g, int signs, sbyte* y)
+    {
+        int s = 0;
+        for (int j = 0; j < 8; j++) s += Signed((byte)(g >> (8 * j)), signs, j) * y[j];
+        return s;
+    }
+
+    /// <summary>Two 4-value grid points (IQ3 formats) as one 8-value group.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Grid4x2(uint g1, uint g2, int signs, sbyte* y) => Grid8(g1 | (ulong)g2 << 32, signs, y);
+
+    // IQ2_XXS (66 bytes: d, u16 qs[32]): per 32, u32 of 4 grid indices + u32 of 4×7 sign bits and a 4-bit scale (bits 28..31).
+    // Σ d·da·Σ(2s+1)·Σ±grid·qa, times 1/8.
+    public static float IQ2_XXS(byte* w, byte* a, int n)
+    {
+        ReadOnlySpan<ulong> grid = IQTables.Iq2xxsGrid;
+        ReadOnlySpan<byte> ksigns = IQTables.KSignsIq2xs;
+        float s = 0;
+        for (int b = 0; b < n / 256; b++, w += 66, a += 292)
+        {
+            float d = Fp16.Load(w) * *(float*)a;
+            sbyte* y = (sbyte*)(a + 4);
+            int bsum = 0;
+            for (int ib = 0; ib < 8; ib++, y += 32)
+            {
+                uint idx = *(uint*)(w + 2 + 8 * ib), aux = *(uint*)(w + 6 + 8 * ib);
+                int sumi = 0;
+                for (int l = 0; l < 4; l++)
+                    sumi += Grid8(grid[(int)(idx >> (8 * l)) & 255], ksigns[(int)(aux >> (7 * l)) & 127], y + 8 * l);
+                bsum += sumi * (int)(2 * (aux >> 28) + 1);
+            }
+            s += d * bsum;
+        }
+        return 0.125f * s;
+    }
+
+    // IQ2_XS (74 bytes: d, u16 qs[32], u8 scales[8]): each u16 = 9-bit grid index + 7 sign bits; a 4-bit scale per 16.
+    public static float IQ2_XS(byte* w, byte* a, int n)
+    {
+        ReadOnlySpan<ulong> grid = IQTables.Iq2xsGrid;
+        ReadOnlySpan<byte> ksigns = IQTables.KSignsIq2xs;
+        float s = 0;
+        for (int b = 0; b < n / 256; b++, w += 74, a += 292)
+        {
+            float d = Fp16.Load(w) * *(float*)a;
+            sbyte* y = (sbyte*)(a + 4);
+            ushort* q2 = (ushort*)(w + 2);
+            int bsum = 0;
+            for (int ib = 0; ib < 8; ib++, y += 32, q2 += 4)
+            {
+                int sc = w[66 + ib], s1 = 0, s2 = 0;
+                for (int l = 0; l < 2; l++) s1 += Grid8(grid[q2[l] & 511], ksigns[q2[l] >> 9], y + 8 * l);
+                for (int l = 2; l < 4; l++) s2 += Grid8(grid[q2[l] & 511], ksigns[q2[l] >> 9], y + 8 * l);
+                bsum += s1 * (2 * (sc & 15) + 1) + s2 * (2 * (sc >> 4) + 1);
+            }
+            s += d * bsum;
+        }
+        return 0.125f * s;
+    }
+
+    // IQ2_S (82 bytes: d, qs[32] low index bits, signs[32], qh[8] 2 high index bits per 8, scales[8] 4 bits per 16).
+    public static float IQ2_S(byte* w, byte* a, int n)
+    {
+        ReadOnlySpan<ulong> grid = IQTables.Iq2sGrid;
+        float s = 0;
+        for (int b = 0; b < n / 256; b++, w += 82, a += 292)
+        {
+            float d = Fp16.Load(w) * *(float*)a;
+            sbyte* y = (sbyte*)(a + 4);
+            byte* qs = w + 2; byte* signs = w + 34;
+            int bsum = 0;
+            for (int ib = 0; ib < 8; ib++, y += 32, qs += 4, signs += 4)
+            {
+                int qh = w[66 + ib], sc = w[74 + ib], s1 = 0, s2 = 0;
+                for (int l = 0; l < 2; l++) s1 += Grid8(grid[qs[l] | ((qh << (8 - 2 * l)) & 0x300)], signs[l], y + 8 * l);
+                for (int l = 2; l < 4; l++) s2 += Grid8(grid[qs[l] | ((qh << (8 - 2 * l)) & 0x300)], signs[l], y + 8 * l);
+                bsum += (2 * (sc & 15) + 1) * s1 + (2 * (sc >> 4) + 1) * s2;
+            }
+            s += d * bsum;
+        }
+        return 0.125f * s;
+    }
+
+    // IQ3_XXS (98 bytes: d, qs[64] indices into a 256-point grid of 4, then per 32 a u32 of 4×7 sign bits + 4-bit scale).
+    public static float IQ3_XXS(byte* w, byte* a, int n)
+    {
+        ReadOnlySpan<uint> grid = IQTables.Iq3xxsGrid;
+        ReadOnlySpan<byte> ksigns = IQTables.KSignsIq2xs;
+        float s = 0;
+        for (int b = 0; b < n / 256; b++, w += 98, a += 292)
+        {
+            float d = Fp16.Load(w) * *(float*)a;
+            sbyte* y = (sbyte*)(a + 4);
+            byte* q3 = w + 2;
+            int bsum = 0;
+            for (int ib = 0; ib < 8; ib++, y += 32, q3 += 8)
+            {
+                uint aux = *(uint*)(w + 66 + 4 * ib);
+                int sumi = 0;
+                for (int l = 0; l < 4; l++)
+                    sumi += Grid4x2(grid[q3[2 * l]], grid[q3[2 * l + 1]], ksigns[(int)(aux >> (7 * l)) & 127], y + 8 * l);
+                bsum += sumi * (int)(2 * (aux >> 28) + 1);
+            }
+            s += d * bsum;
+        }
+        return 0.25f * s;
+    }
+
+    // IQ3_S (110 bytes: d, qs[64] low index bits, qh[8] 9th bits, signs[32], scales[4] 4 bits per 32). No extra factor.
+    public static float IQ3_S(byte* w, byte* a, int n)
+    {
+        ReadOnlySpan<uint> grid = IQTables.Iq3sGrid;
+        float s = 0;
+        for (int b = 0; b < n / 256; b++, w += 110, a += 292)
+        {
+            float d = Fp16.Load(w) * *(float*)a;
+            sbyte* y = (sbyte*)(a + 4);
+            byte* qs = w + 2; byte* signs = w + 74;
+            int bsum = 0;
+            for (int ib = 0; ib < 8; ib++, y += 32, qs += 8, signs += 4)
+            {
+                int qh = w[66 + ib], sc = w[106 + ib / 2], sumi = 0;
+                for (int l = 0; l < 4; l++)
+                    sumi += Grid4x2(grid[qs[2 * l] | ((qh << (8 - 2 * l)) & 256)], grid[qs[2 * l + 1] | ((qh << (7 - 2 * l)) & 256)], signs[l], y + 8 * l);
+                bsum += sumi * (2 * ((sc >> (4 * (ib & 1))) & 15) + 1);
+            }
+            s += d * bsum;
+        }
+        return s;
+    }
+
+    /// <summary>Σ grid[j]·y[j] over 8 elements of a {−1, 0, 1} grid point (IQ1_S / IQ1_M).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Grid8Signed(ulong g, sbyte* y)
+    {
+        int s = 0;
+        for (int j = 0; j < 8; j++) s += (sbyte)(byte)(g >> (8 * j)) * y[j];
+        return s;
+    }
+
+    // IQ1_S (50 bytes: d, qs[32], u16 qh[8]): per 32, qh = 4×3 high index bits, 3-bit scale (bits 12..14), delta sign (15).
+    // Σ d·da·(Σ ls·Σ grid·qa + 1/8·Σ ls·±1·Σqa), Σqa of each 32 from the two bsums.
+    public static float IQ1_S(byte* w, byte* a, int n)
+    {
+        ReadOnlySpan<ulong> grid = IQTables.Iq1sGrid;
+        float s = 0;
+        for (int b = 0; b < n / 256; b++, w += 50, a += 292)
+        {
+            sbyte* y = (sbyte*)(a + 4); short* bsums = (short*)(a + 260);
+            byte* qs = w + 2; ushort* qh = (ushort*)(w + 34);
+            int sumi = 0, sumi1 = 0;
+            for (int ib = 0; ib < 8; ib++, y += 32, qs += 4)
+            {
+                int h = qh[ib], ls = 2 * ((h >> 12) & 7) + 1, lsum = 0;
+                for (int l = 0; l < 4; l++) lsum += Grid8Signed(grid[qs[l] | (((h >> (3 * l)) & 7) << 8)], y + 8 * l);
+                int delta = (h & 0x8000) != 0 ? -1 : 1;
+                sumi += ls * lsum;
+                sumi1 += ls * delta * (bsums[2 * ib] + bsums[2 * ib + 1]);
+            }
+            s += Fp16.Load(w) * *(float*)a * (sumi + 0.125f * sumi1);
+        }
+        return s;
+    }
+
+    // IQ1_M (56 bytes: qs[32], qh[16], u16 scales[4]): the fp16 super-scale is the top nibble of the four scale words; a
+    // 3-bit scale per 16; per 8 a qh nibble = 3 high index bits + delta sign. Σ d·da·(Σ ls·Σ grid·qa + 1/8·Σ ls·±Σqa).
+    public static float IQ1_M(byte* w, byte* a, int n)
+    {
+        ReadOnlySpan<ulong> grid = IQTables.Iq1sGrid;
+        float s = 0;
+        for (int b = 0; b < n / 256; b++, w += 56, a += 292)
+        {
+            sbyte* y = (sbyte*)(a + 4);
+            ushort* sc = (ushort*)(w + 48);
+            ushort scale = (ushort)((sc[0] >> 12) | ((sc[1] >> 8) & 0x00f0) | ((sc[2] >> 4) & 0x0f00) | (sc[3] & 0xf000));
+            byte* qs = w; byte* qh = w + 32;
+            int sumi1 = 0, sumi2 = 0;
+            for (int ib = 0; ib < 8; ib++, qs += 4, qh += 2)
+            {
+                int g1 = 0, g2 = 0, d1 = 0, d2 = 0; // grid and delta sums of the two halves of 16
+                for (int l = 0; l < 4; l++, y += 8)
+                {
+                    int h = qh[l / 2] >> (4 * (l % 2));
+                    int lsum1 = Grid8Signed(grid[qs[l] | ((h & 7) << 8)], y);
+                    int lsum2 = 0;
+                    for (int j = 0; j < 8; j++) lsum2 += y[j];
+                    if ((h & 8) != 0) lsum2 = -lsum2;
+                    if (l < 2) { g1 += lsum1; d1 += lsum2; } else { g2 += lsum1; d2 += lsum2; }
+                }
+                int ls1 = 2 * ((sc[ib / 2] >> (6 * (ib % 2))) & 7) + 1, ls2 = 2 * ((sc[ib / 2] >> (6 * (ib % 2) + 3)) & 7) + 1;
+                sumi1 += g1 * ls1 + g2 * ls2;
+                sumi2 += d1 * ls1 + d2 * ls2;
+            }
+            s += Fp16.ToFloat(scale) * *(float*)a * (sumi1 + 0.125f * sumi2);
+        }
+        return s;
+    }
+
+    // TQ1_0 (54 bytes: qs[48] 5 trits per byte, qh[4] 4 trits per byte, d): trit n of byte q is ((q·3ⁿ mod 256)·3) >> 8,
+    // stored +1. qs[0..31] hold elements 32n+m, qs[32..47] 160+16n+m, qh 240+4n+j. Σ (Σ (t−1)·qa)·(d·da).
+    public static float TQ1_0(byte* w, byte* a, int n)
+    {
+        ReadOnlySpan<byte> pow3 = [1, 3, 9, 27, 81];
+        float s = 0;
+        for (int b = 0; b < n / 256; b++, w += 54, a += 292)
+        {
+            sbyte* y = (sbyte*)(a + 4);
+            int sum = 0;
+            for (int l = 0; l < 5; l++)
+                for (int m = 0; m < 32; m++) sum += ((((byte)(w[m] * pow3[l]) * 3) >> 8) - 1) * y[32 * l + m];
+            for (int l = 0; l < 5; l++)
+                for (int m = 0; m < 16; m++) sum += ((((byte)(w[32 + m] * pow3[l]) * 3) >> 8) - 1) * y[160 + 16 * l + m];
+            for (int l = 0; l < 4; l++)
+                for (int j = 0; j < 4; j++) sum += ((((byte)(w[48 + j] * pow3[l]) * 3) >> 8) - 1) * y[240 + 4 * l + j];
+            s += sum * (Fp16.Load(w + 52) * *(float*)a);
+        }
+        return s;
+    }
+
+    // TQ2_0 (66 bytes: qs[64], d): element 128h + 32l + m is bits 2l of qs[32h + m], stored +1. Σ (Σ (q−1)·qa)·(da·d).
+    public static float TQ2_0(byte* w, byte* a, int n)
+    {
+        float s = 0;
+        for (int b = 0; b < n / 256; b++, w += 66, a += 292)
+        {
+            sbyte* y = (sbyte*)(a + 4);
+            int sum = 0;
+            for (int h = 0; h < 2; h++)
+                for (int l = 0; l < 4; l++)
+                    for (int m = 0; m < 32; m++) sum += (((w[32 * h + m] >> (2 * l)) & 3) - 1) * y[128 * h + 32 * l + m];
+            s += sum * (*(float*)a * Fp16.Load(w + 64));
         }
         return s;
     }

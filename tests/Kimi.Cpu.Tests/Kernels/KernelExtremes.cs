@@ -42,8 +42,18 @@ internal static class KernelExtremes
                     blk.Slice(192, 16).Fill(0x80);
                     BinaryPrimitives.WriteUInt16LittleEndian(blk[208..], d);
                     break;
-                case GgmlType.Q4_0 or GgmlType.Q5_0 or GgmlType.Q8_0 or GgmlType.IQ4_NL:
+                case GgmlType.Q4_0 or GgmlType.Q5_0 or GgmlType.Q8_0 or GgmlType.IQ4_NL or GgmlType.IQ2_XXS or GgmlType.IQ2_XS
+                    or GgmlType.IQ2_S or GgmlType.IQ3_XXS or GgmlType.IQ3_S or GgmlType.IQ1_S:
                     BinaryPrimitives.WriteUInt16LittleEndian(blk, d);
+                    break;
+                case GgmlType.IQ1_M:
+                    KernelTestData.WriteIq1MScale(blk, d);
+                    break;
+                case GgmlType.TQ1_0:
+                    BinaryPrimitives.WriteUInt16LittleEndian(blk[52..], d);
+                    break;
+                case GgmlType.TQ2_0:
+                    BinaryPrimitives.WriteUInt16LittleEndian(blk[64..], d);
                     break;
                 default:
                     throw new NotSupportedException($"no extreme row for {type}");
@@ -54,5 +64,7 @@ internal static class KernelExtremes
 
     /// <summary>Block types of <see cref="KernelTestData.MatMulTypes"/> this class knows.</summary>
     public static IEnumerable<GgmlType> Types() => KernelTestData.MatMulTypes.Where(t => t is GgmlType.Q4_0 or GgmlType.Q4_1
-        or GgmlType.Q5_0 or GgmlType.Q5_1 or GgmlType.Q8_0 or GgmlType.IQ4_NL or GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K);
+        or GgmlType.Q5_0 or GgmlType.Q5_1 or GgmlType.Q8_0 or GgmlType.IQ4_NL or GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K
+        or GgmlType.IQ2_XXS or GgmlType.IQ2_XS or GgmlType.IQ2_S or GgmlType.IQ3_XXS or GgmlType.IQ3_S or GgmlType.IQ1_S
+        or GgmlType.IQ1_M or GgmlType.TQ1_0 or GgmlType.TQ2_0);
 }

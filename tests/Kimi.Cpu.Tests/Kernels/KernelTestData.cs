@@ -14,6 +14,8 @@ internal static class KernelTestData
         GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q4_K, GgmlType.Q6_K,
         GgmlType.Q5_K, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.IQ4_NL,
         GgmlType.Q2_K, GgmlType.Q3_K, GgmlType.IQ4_XS,
+        GgmlType.IQ2_XXS, GgmlType.IQ3_XXS, GgmlType.IQ1_S, GgmlType.IQ1_M, GgmlType.TQ2_0, GgmlType.IQ2_XS, GgmlType.IQ2_S,
+        GgmlType.IQ3_S, GgmlType.TQ1_0,
     ];
 
     public static IEnumerable<object[]> TypeIsaPairs() =>
@@ -72,7 +74,16 @@ internal static class KernelTestData
                         case GgmlType.Q3_K:
                             BinaryPrimitives.WriteUInt16LittleEndian(blk[108..], Half(rng, 0.01));
                             break;
-                        default: // Q4_0, Q5_0, Q8_0, IQ4_NL, IQ4_XS: d first
+                        case GgmlType.IQ1_M:
+                            WriteIq1MScale(blk, Half(rng, 0.05));
+                            break;
+                        case GgmlType.TQ1_0:
+                            BinaryPrimitives.WriteUInt16LittleEndian(blk[52..], Half(rng, 0.05));
+                            break;
+                        case GgmlType.TQ2_0:
+                            BinaryPrimitives.WriteUInt16LittleEndian(blk[64..], Half(rng, 0.05));
+                            break;
+                        default: // Q4_0, Q5_0, Q8_0, IQ4_NL, IQ4_XS, IQ2_*, IQ3_*, IQ1_S: d first
                             BinaryPrimitives.WriteUInt16LittleEndian(blk, Half(rng, 0.05));
                             break;
                     }
@@ -80,6 +91,17 @@ internal static class KernelTestData
                 break;
         }
         return row;
+    }
+
+    /// <summary>IQ1_M has no d field: its fp16 super-scale is the top nibble of each of the four u16 scale words (bytes 48..55).</summary>
+    public static void WriteIq1MScale(Span<byte> block, ushort d)
+    {
+        for (int k = 0; k < 4; k++)
+        {
+            Span<byte> word = block[(48 + 2 * k)..];
+            int v = BinaryPrimitives.ReadUInt16LittleEndian(word) & 0x0fff | ((d >> (4 * k)) & 15) << 12;
+            BinaryPrimitives.WriteUInt16LittleEndian(word, (ushort)v);
+        }
     }
 
     private static double H(ReadOnlySpan<byte> p) => HalfConvert.HalfToFloat(BinaryPrimitives.ReadUInt16LittleEndian(p));

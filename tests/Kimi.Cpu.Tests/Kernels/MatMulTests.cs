@@ -103,7 +103,8 @@ public unsafe class MatMulTests
             Assert.Throws<ArgumentException>(() => mm.Gemv(GgmlType.Q4_0, p, 18, 4, 33, new float[33], new float[4]));
             Assert.Throws<ArgumentException>(() => mm.Gemv(GgmlType.Q4_0, p, 10, 4, 32, new float[32], new float[4]));
             Assert.Throws<ArgumentException>(() => mm.Gemv(GgmlType.Q4_0, p, 18, 4, 32, new float[32], new float[3]));
-            Assert.Throws<NotSupportedException>(() => mm.Gemv(GgmlType.IQ2_XXS, p, 66, 1, 256, new float[256], new float[1]));
+            // Q8_K is an activation format, never a weight type: no dot kernel.
+            Assert.Throws<NotSupportedException>(() => mm.Gemv(GgmlType.Q8_K, p, 292, 1, 256, new float[256], new float[1]));
         }
     }
 }

@@ -1,0 +1,324 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using Kimi.Cpu.Quants.Formats;
+
+namespace Kimi.Cpu.Kernels;
+
+/// <summary>
+/// AVX2 i-quant and ternary dots against Q8_K activations (also used by the AVX-512 set): IQ2_XXS, IQ3_XXS, IQ1_S, IQ1_M,
+/// TQ2_0 (the types of Kimi K2's dynamic GGUFs), then IQ2_XS, IQ2_S, IQ3_S, TQ1_0. Same contract as <see cref="DotScalar"/>: exact integer sums per
+/// sub-block, one float term per 256-element super-block (ggml's AVX2 formulas, so float order differs from scalar).
+/// Grid points are gathered 4 at a time into one vector (four 64-bit or eight 32-bit table reads per 32 elements);
+/// signs are applied to the activations with vpsignb, so vpmaddubsw sees the unsigned grid magnitudes (Q8_K values lie in
+/// [−127, 127], so vpsignb never meets −128, whose negation would wrap).
+/// </summary>
+[SkipLocalsInit]
+internal static unsafe class DotAvx2IQuants
+{
+    /// <summary>7 stored sign bits → 8 bytes of ±1 (ggml keven_signs_q2xs): byte j is −1 where bit j of the
+    /// even-parity sign byte <see cref="IQTables.KSignsIq2xs"/> is set, for vpsignb.</summary>
+    private static readonly ulong[] SignMasks = BuildSignMasks(128);
+
+    /// <summary>An explicit sign byte (IQ2_S, IQ3_S) → 8 bytes of ±1.</summary>
+    private static readonly ulong[] SignMasks8 = BuildSignMasks(256);
+
+    private static ulong[] BuildSignMasks(int count)
+    {
+        var t = new ulong[count];
+        for (int i = 0; i < count; i++)
+        {
+            int s = count == 128 ? IQTables.KSignsIq2xs[i] : i;
+            for (int j = 0; j < 8; j++) t[i] |= (ulong)((s >> j & 1) != 0 ? 0xFF : 0x01) << (8 * j);
+        }
+        return t;
+    }
+
+    // IQ2_XXS: two 32-element sub-blocks per step; each has u32 of 4 grid indices and u32 of 4×7 sign bits + scale.
+    public static float IQ2_XXS(byte* w, byte* a, int n)
+    {
+        Vector256<float> acc = default;
+        fixed (ulong* grid = IQTables.Iq2xxsGrid, signs = SignMasks)
+            for (int b = 0; b < n / 256; b++, w += 66, a += 292)
+            {
+                float d = Fp16.Load(w) * *(float*)a;
+                sbyte* y = (sbyte*)(a + 4);
+                uint* q = (uint*)(w + 2);
+                Vector256<int> sumi = default;
+                for (int ib = 0; ib < 8; ib += 2, q += 4, y += 64)
+                {
+                    sumi += Iq2xxsSub(grid, signs, q[0], q[1], y) + Iq2xxsSub(grid, signs, q[2], q[3], y + 32);
+                }
+                acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(d), acc);
+            }
+        return 0.125f * Vector256.Sum(acc);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Iq2xxsSub(ulong* grid, ulong* signs, uint idx, uint aux, sbyte* y)
+    {
+        Vector256<byte> g = Vector256.Create(grid[idx & 255], grid[(idx >> 8) & 255], grid[(idx >> 16) & 255], grid[idx >> 24]).AsByte();
+        Vector256<sbyte> s = Vector256.Create(signs[aux & 127], signs[(aux >> 7) & 127], signs[(aux >> 14) & 127], signs[(aux >> 21) & 127]).AsSByte();
+        Vector256<short> dot = Avx2.MultiplyAddAdjacent(g, Avx2.Sign(Vector256.Load(y), s));
+        return Avx2.MultiplyAddAdjacent(dot, Vector256.Create((short)(2 * (aux >> 28) + 1)));
+    }
+
+    // IQ3_XXS: per 32 elements 8 one-byte indices into a grid of 4-value points, u32 of 4×7 sign bits + scale.
+    public static float IQ3_XXS(byte* w, byte* a, int n)
+    {
+        Vector256<float> acc = default;
+        fixed (uint* grid = IQTables.Iq3xxsGrid)
+        fixed (ulong* signs = SignMasks)
+            for (int b = 0; b < n / 256; b++, w += 98, a += 292)
+            {
+                float d = Fp16.Load(w) * *(float*)a;
+                sbyte* y = (sbyte*)(a + 4);
+                byte* q3 = w + 2; uint* gas = (uint*)(w + 66);
+                Vector256<int> sumi = default;
+                for (int ib = 0; ib < 8; ib++, q3 += 8, y += 32)
+                {
+                    uint aux = gas[ib];
+                    Vector256<byte> g = Vector256.Create(grid[q3[0]], grid[q3[1]], grid[q3[2]], grid[q3[3]],
+                        grid[q3[4]], grid[q3[5]], grid[q3[6]], grid[q3[7]]).AsByte();
+                    Vector256<sbyte> s = Vector256.Create(signs[aux & 127], signs[(aux >> 7) & 127], signs[(aux >> 14) & 127], signs[(aux >> 21) & 127]).AsSByte();
+                    Vector256<short> dot = Avx2.MultiplyAddAdjacent(g, Avx2.Sign(Vector256.Load(y), s));
+                    sumi += Avx2.MultiplyAddAdjacent(dot, Vector256.Create((short)(2 * (aux >> 28) + 1)));
+                }
+                acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(d), acc);
+            }
+        return 0.25f * Vector256.Sum(acc);
+    }
+
+    /// <summary>Signed i8 · signed i8 pair sums in i16 (ggml mul_add_epi8): |x| as the unsigned operand, y with x's sign.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<short> MulAddSigned(Vector256<sbyte> x, Vector256<sbyte> y) =>
+        Avx2.MultiplyAddAdjacent(Avx2.Abs(x), Avx2.Sign(y, x));
+
+    // IQ1_S: per 32 elements 4 index bytes + u16 qh (3 high bits per 8, 3-bit scale, delta sign); grid values −1/0/1.
+    // The delta term ±1/8·Σ ls·Σqa comes from the activation's bsums, for all 8 sub-blocks at once.
+    public static float IQ1_S(byte* w, byte* a, int n)
+    {
+        Vector256<float> acc = default;
+        float accDelta = 0;
+        fixed (ulong* grid = IQTables.Iq1sGrid)
+            for (int b = 0; b < n / 256; b++, w += 50, a += 292)
+            {
+                sbyte* y = (sbyte*)(a + 4);
+                byte* qs = w + 2; ushort* qh = (ushort*)(w + 34);
+                Vector256<int> sumi = default;
+                for (int ib = 0; ib < 8; ib++, qs += 4, y += 32)
+                {
+                    int h = qh[ib];
+                    Vector256<sbyte> g = Vector256.Create(grid[qs[0] | ((h << 8) & 0x700)], grid[qs[1] | ((h << 5) & 0x700)],
+                        grid[qs[2] | ((h << 2) & 0x700)], grid[qs[3] | ((h >> 1) & 0x700)]).AsSByte();
+                    sumi += Avx2.MultiplyAddAdjacent(MulAddSigned(g, Vector256.Load(y)), Vector256.Create((short)(2 * ((h >> 12) & 7) + 1)));
+                }
+                // Σ_ib ±ls·(bsum[2ib] + bsum[2ib+1]): the 8 qh words give ls and the sign (bit 15) in i16 lanes.
+                Vector128<short> h8 = Vector128.Load((short*)qh);
+                Vector128<short> ls = (((h8 >>> 12) & Vector128.Create((short)7)) << 1) + Vector128<short>.One, neg = h8 >> 15;
+                Vector128<short> sy = Ssse3.HorizontalAdd(Vector128.Load((short*)(a + 260)), Vector128.Load((short*)(a + 276)));
+                int sumDelta = Vector128.Sum(Sse2.MultiplyAddAdjacent(sy, (ls ^ neg) - neg));
+                float d = *(float*)a * Fp16.Load(w);
+                acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(d), acc);
+                accDelta += d * sumDelta;
+            }
+        return Vector256.Sum(acc) + 0.125f * accDelta;
+    }
+
+    // IQ1_M: no d field (fp16 super-scale in the top nibbles of the 4 scale words); 3-bit scales per 16 elements; per 8
+    // elements a qh nibble = 3 high index bits + delta sign. The delta term is a second vpmaddubsw (ones · ±qa), added to
+    // 8× the grid term in i16 before the scales: Σ = (8·Σ ls·grid·qa + Σ ls·±qa)/8, ggml's sumi1 + sumi2/8 exactly.
+    public static float IQ1_M(byte* w, byte* a, int n)
+    {
+        Vector256<float> acc = default;
+        Vector256<short> m7 = Vector256.Create((short)7), one = Vector256.Create((short)1);
+        fixed (ulong* grid = IQTables.Iq1sGrid)
+            for (int b = 0; b < n / 256; b++, w += 56, a += 292)
+            {
+                sbyte* y = (sbyte*)(a + 4);
+                ushort* sc = (ushort*)(w + 48);
+                ushort scale = (ushort)((sc[0] >> 12) | ((sc[1] >> 8) & 0x00f0) | ((sc[2] >> 4) & 0x0f00) | (sc[3] & 0xf000));
+                byte* qs = w; byte* qh = w + 32;
+                Vector256<int> sumi = default;
+                for (int ib = 0; ib < 8; ib++, qs += 4, qh += 2, y += 32)
+                {
+                    int h0 = qh[0], h1 = qh[1];
+                    Vector256<sbyte> g = Vector256.Create(grid[qs[0] | ((h0 << 8) & 0x700)], grid[qs[1] | ((h0 << 4) & 0x700)],
+                        grid[qs[2] | ((h1 << 8) & 0x700)], grid[qs[3] | ((h1 << 4) & 0x700)]).AsSByte();
+                    // group g of 8 takes bit 3 (even g) or bit 7 (odd g) of qh byte g/2: spread the two bytes over their
+                    // groups, test the bit, 0xFF | 1 = −1 where set, 0x00 | 1 = +1 where clear
+                    Vector256<byte> hb = Avx2.Shuffle(Vector256.Create(*(ushort*)qh).AsByte(), DeltaSpread) & DeltaBits;
+                    Vector256<sbyte> delta = (Vector256.Equals(hb, DeltaBits) | Vector256.Create((byte)1)).AsSByte();
+                    Vector256<sbyte> yy = Vector256.Load(y);
+                    // elements 0..15 (low 128 bits) take the scale at bit 6·(ib&1), elements 16..31 the one 3 bits up
+                    int s = sc[ib / 2] >> (6 * (ib & 1));
+                    Vector256<short> ls = ((Vector256.Create(Vector128.Create((short)s), Vector128.Create((short)(s >> 3))) & m7) << 1) + one;
+                    // 8·Σ grid·qa + Σ ±qa in one i16 lane (|pair| ≤ 8·254 + 254), so one vpmaddwd with the scales
+                    Vector256<short> both = (MulAddSigned(g, yy) << 3) + Avx2.MultiplyAddAdjacent(Vector256.Create((byte)1), Avx2.Sign(yy, delta));
+                    sumi += Avx2.MultiplyAddAdjacent(both, ls);
+                }
+                acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(*(float*)a * Fp16.ToFloat(scale)), acc);
+            }
+        return 0.125f * Vector256.Sum(acc);
+    }
+
+    /// <summary>IQ1_M delta signs: vpshufb control putting qh byte 0 in groups 0-1 (bytes 0..15), byte 1 in groups 2-3,
+    /// and the bit each group tests.</summary>
+    private static readonly Vector256<byte> DeltaSpread = Vector256.Create(Vector128.Create((byte)0), Vector128.Create((byte)1));
+    private static readonly Vector256<byte> DeltaBits = Vector256.Create(0x0808080808080808UL, 0x8080808080808080UL, 0x0808080808080808UL, 0x8080808080808080UL).AsByte();
+
+    // TQ2_0: 2-bit values stored +1; Σ (q − 1)·qa = Σ q·qa − Σ qa (Σ qa from the bsums). i16 lanes hold at most
+    // 8 products of ≤ 2·2·128 and a 16-element bsum: far from overflow.
+    public static float TQ2_0(byte* w, byte* a, int n)
+    {
+        Vector256<float> acc = default;
+        Vector256<byte> m3 = Vector256.Create((byte)3);
+        for (int b = 0; b < n / 256; b++, w += 66, a += 292)
+        {
+            sbyte* y = (sbyte*)(a + 4);
+            Vector256<short> sum = -Vector256.Load((short*)(a + 260));
+            for (int h = 0; h < 2; h++, y += 128)
+            {
+                Vector256<byte> q = Vector256.Load(w + 32 * h);
+                sum += Avx2.MultiplyAddAdjacent(q & m3, Vector256.Load(y))
+                     + Avx2.MultiplyAddAdjacent((q.AsUInt16() >>> 2).AsByte() & m3, Vector256.Load(y + 32))
+                     + Avx2.MultiplyAddAdjacent((q.AsUInt16() >>> 4).AsByte() & m3, Vector256.Load(y + 64))
+                     + Avx2.MultiplyAddAdjacent((q.AsUInt16() >>> 6).AsByte() & m3, Vector256.Load(y + 96));
+            }
+            Vector256<int> sumi = Avx2.MultiplyAddAdjacent(sum, Vector256.Create((short)1));
+            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(*(float*)a * Fp16.Load(w + 64)), acc);
+        }
+        return Vector256.Sum(acc);
+    }
+
+    /// <summary>Two 4-bit scales per 32 elements (IQ2_XS, IQ2_S): 2s+1 of the low nibble for elements 0..15 (low 128 bits),
+    /// of the high nibble for 16..31.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<short> NibbleScales(int sc) =>
+        Vector256.Create(Vector128.Create((short)(2 * (sc & 15) + 1)), Vector128.Create((short)(2 * (sc >> 4) + 1)));
+
+    // IQ2_XS: per 32 elements four u16 = 9-bit grid index + 7 sign bits; a 4-bit scale per 16.
+    public static float IQ2_XS(byte* w, byte* a, int n)
+    {
+        Vector256<float> acc = default;
+        fixed (ulong* grid = IQTables.Iq2xsGrid, signs = SignMasks)
+            for (int b = 0; b < n / 256; b++, w += 74, a += 292)
+            {
+                float d = Fp16.Load(w) * *(float*)a;
+                sbyte* y = (sbyte*)(a + 4);
+                ushort* q = (ushort*)(w + 2);
+                Vector256<int> sumi = default;
+                for (int ib = 0; ib < 8; ib++, q += 4, y += 32)
+                {
+                    Vector256<byte> g = Vector256.Create(grid[q[0] & 511], grid[q[1] & 511], grid[q[2] & 511], grid[q[3] & 511]).AsByte();
+                    Vector256<sbyte> s = Vector256.Create(signs[q[0] >> 9], signs[q[1] >> 9], signs[q[2] >> 9], signs[q[3] >> 9]).AsSByte();
+                    sumi += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(g, Avx2.Sign(Vector256.Load(y), s)), NibbleScales(w[66 + ib]));
+                }
+                acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(d), acc);
+            }
+        return 0.125f * Vector256.Sum(acc);
+    }
+
+    // IQ2_S: 10-bit grid indices (8 low bits in qs, 2 per 8 elements in qh), explicit sign bytes, 4-bit scales per 16.
+    public static float IQ2_S(byte* w, byte* a, int n)
+    {
+        Vector256<float> acc = default;
+        fixed (ulong* grid = IQTables.Iq2sGrid, signs = SignMasks8)
+            for (int b = 0; b < n / 256; b++, w += 82, a += 292)
+            {
+                float d = Fp16.Load(w) * *(float*)a;
+                sbyte* y = (sbyte*)(a + 4);
+                byte* qs = w + 2; byte* sg = w + 34;
+                Vector256<int> sumi = default;
+                for (int ib = 0; ib < 8; ib++, qs += 4, sg += 4, y += 32)
+                {
+                    int qh = w[66 + ib];
+                    Vector256<byte> g = Vector256.Create(grid[qs[0] | ((qh << 8) & 0x300)], grid[qs[1] | ((qh << 6) & 0x300)],
+                        grid[qs[2] | ((qh << 4) & 0x300)], grid[qs[3] | ((qh << 2) & 0x300)]).AsByte();
+                    Vector256<sbyte> s = Vector256.Create(signs[sg[0]], signs[sg[1]], signs[sg[2]], signs[sg[3]]).AsSByte();
+                    sumi += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(g, Avx2.Sign(Vector256.Load(y), s)), NibbleScales(w[74 + ib]));
+                }
+                acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(d), acc);
+            }
+        return 0.125f * Vector256.Sum(acc);
+    }
+
+    // IQ3_S: 9-bit indices into a grid of 4-value points (8 low bits in qs, the 9th in qh), explicit sign bytes, a 4-bit
+    // scale per 32 (value d·(2s+1)·grid: no extra factor).
+    public static float IQ3_S(byte* w, byte* a, int n)
+    {
+        Vector256<float> acc = default;
+        fixed (uint* grid = IQTables.Iq3sGrid)
+        fixed (ulong* signs = SignMasks8)
+            for (int b = 0; b < n / 256; b++, w += 110, a += 292)
+            {
+                float d = Fp16.Load(w) * *(float*)a;
+                sbyte* y = (sbyte*)(a + 4);
+                byte* qs = w + 2; byte* sg = w + 74;
+                Vector256<int> sumi = default;
+                for (int ib = 0; ib < 8; ib++, qs += 8, sg += 4, y += 32)
+                {
+                    int qh = w[66 + ib];
+                    Vector256<byte> g = Vector256.Create(grid[qs[0] | ((qh << 8) & 256)], grid[qs[1] | ((qh << 7) & 256)],
+                        grid[qs[2] | ((qh << 6) & 256)], grid[qs[3] | ((qh << 5) & 256)], grid[qs[4] | ((qh << 4) & 256)],
+                        grid[qs[5] | ((qh << 3) & 256)], grid[qs[6] | ((qh << 2) & 256)], grid[qs[7] | ((qh << 1) & 256)]).AsByte();
+                    Vector256<sbyte> s = Vector256.Create(signs[sg[0]], signs[sg[1]], signs[sg[2]], signs[sg[3]]).AsSByte();
+                    int ls = 2 * ((w[106 + ib / 2] >> (4 * (ib & 1))) & 15) + 1;
+                    sumi += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(g, Avx2.Sign(Vector256.Load(y), s)), Vector256.Create((short)ls));
+                }
+                acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(d), acc);
+            }
+        return Vector256.Sum(acc);
+    }
+
+    /// <summary>Bytes times per-u16-lane factors mod 256 (AVX2 has no byte multiply): even bytes from the low byte of
+    /// v·p, odd bytes from (v &amp; 0xFF00)·p.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<byte> MulBytes(Vector256<byte> v, Vector256<ushort> p)
+    {
+        Vector256<ushort> v16 = v.AsUInt16(), hi = Vector256.Create((ushort)0xFF00);
+        return ((Avx2.MultiplyLow(v16, p) & ~hi) | (Avx2.MultiplyLow(v16 & hi, p) & hi)).AsByte();
+    }
+
+    /// <summary>×3 mod 256 per byte: the next trit moves to the top.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<byte> Times3(Vector256<byte> v) => v + v + v;
+
+    /// <summary>The top trit of each byte, (3·q) >> 8 ∈ {0, 1, 2} (stored value + 1), through vpmulhuw on each byte
+    /// placed in the high half of a u16.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<byte> TopTrit(Vector256<byte> q)
+    {
+        Vector256<ushort> q16 = q.AsUInt16(), three = Vector256.Create((ushort)3);
+        Vector256<ushort> even = Avx2.MultiplyHigh(q16 << 8, three), odd = Avx2.MultiplyHigh(q16 & Vector256.Create((ushort)0xFF00), three);
+        return (even | (odd << 8)).AsByte();
+    }
+
+    // TQ1_0: qs[0..31] hold 5 trits each (elements 32l + m), qs[32..47] 5 each (160 + 16l + m), qh[0..3] 4 each (240 + 4l + j);
+    // trit l of byte q is the top trit of q·3ˡ mod 256. Σ (t − 1)·qa = Σ t·qa − Σ qa (bsums).
+    public static float TQ1_0(byte* w, byte* a, int n)
+    {
+        Vector256<float> acc = default;
+        Vector256<ushort> p1p3 = Vector256.Create(Vector128.Create((ushort)1), Vector128.Create((ushort)3));
+        Vector256<ushort> p81qh = Vector256.Create(Vector128.Create((ushort)81), Vector128.Create((ushort)1, 1, 3, 3, 9, 9, 27, 27));
+        for (int b = 0; b < n / 256; b++, w += 54, a += 292)
+        {
+            sbyte* y = (sbyte*)(a + 4);
+            Vector256<short> sum = -Vector256.Load((short*)(a + 260));
+            Vector256<byte> q = Vector256.Load(w);
+            for (int l = 0; l < 5; l++, q = Times3(q))
+                sum += Avx2.MultiplyAddAdjacent(TopTrit(q), Vector256.Load(y + 32 * l));
+            Vector128<byte> q16 = Vector128.Load(w + 32);
+            Vector256<byte> r = MulBytes(Vector256.Create(q16, q16), p1p3);        // l = 0 | 1: elements 160..191
+            sum += Avx2.MultiplyAddAdjacent(TopTrit(r), Vector256.Load(y + 160));
+            r = Times3(Times3(r));                                                   // l = 2 | 3: elements 192..223
+            sum += Avx2.MultiplyAddAdjacent(TopTrit(r), Vector256.Load(y + 192));
+            // l = 4 of qs[32..47] (elements 224..239) | qh's 4 trits (240..255: dword l = qh·3ˡ)
+            r = MulBytes(Vector256.Create(q16, Vector128.Create(*(uint*)(w + 48)).AsByte()), p81qh);
+            sum += Avx2.MultiplyAddAdjacent(TopTrit(r), Vector256.Load(y + 224));
+            Vector256<int> sumi = Avx2.MultiplyAddAdjacent(sum, Vector256.Create((short)1));
+            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(Fp16.Load(w + 52) * *(float*)a), acc);
+        }
+        return Vector256.Sum(acc);
+    }
+}
