@@ -70,7 +70,8 @@ public sealed unsafe class KernelSet
             if (Enum.IsDefined((GgmlType)t) && IsMatMulType((GgmlType)t) && ActivationFormat.For((GgmlType)t) == activation) Quantizers[t] = q;
     }
 
-    private static bool IsMatMulType(GgmlType t) => t is GgmlType.F32 or GgmlType.F16 or GgmlType.BF16 or GgmlType.Q4_0 or GgmlType.Q4_1
+    /// <summary>Weight types every kernel set multiplies (each has at least the scalar dot).</summary>
+    internal static bool IsMatMulType(GgmlType t) => t is GgmlType.F32 or GgmlType.F16 or GgmlType.BF16 or GgmlType.Q4_0 or GgmlType.Q4_1
         or GgmlType.Q5_0 or GgmlType.Q5_1 or GgmlType.Q8_0 or GgmlType.IQ4_NL or GgmlType.Q2_K or GgmlType.Q3_K or GgmlType.Q4_K
         or GgmlType.Q5_K or GgmlType.Q6_K or GgmlType.IQ4_XS or GgmlType.IQ2_XXS or GgmlType.IQ2_XS or GgmlType.IQ2_S
         or GgmlType.IQ3_XXS or GgmlType.IQ3_S or GgmlType.IQ1_S or GgmlType.IQ1_M or GgmlType.TQ1_0 or GgmlType.TQ2_0;

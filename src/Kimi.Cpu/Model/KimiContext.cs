@@ -47,7 +47,7 @@ public sealed unsafe class KimiContext : IDisposable
             _attention = new CpuAttention(_cache, nh, c.KeyLengthMla, c.VHeadDim, c.KeyLengthMla, c.VHeadDim, c.KqScale, o.Attention, model.Pool);
         }
         long perToken = Math.Max(model.Weights.MaxCols, (long)nh * Math.Max(c.KvLoraRank, c.QkNopeDim));
-        _matmul = new KernelMatMul(perToken, batchSize, model.Weights.MaxCols, model.Pool, model.Kernels);
+        _matmul = new KernelMatMul(perToken, batchSize, model.Pool, model.Kernels);
         _pass = new ForwardPass(c, model.Weights, _matmul, _attention, batchSize);
         _length = new int[maxSequences];
         _batch = new BatchToken[batchSize];

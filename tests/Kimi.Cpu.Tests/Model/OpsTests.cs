@@ -102,8 +102,10 @@ public unsafe class OpsTests
     [InlineData(GgmlType.IQ4_NL)]
     [InlineData(GgmlType.Q4_K)]
     [InlineData(GgmlType.Q6_K)]
-    [InlineData(GgmlType.Q2_K)]    // generic path (no dot kernel)
-    [InlineData(GgmlType.IQ4_XS)]  // generic path
+    [InlineData(GgmlType.Q2_K)]
+    [InlineData(GgmlType.IQ4_XS)]
+    [InlineData(GgmlType.IQ3_S)]
+    [InlineData(GgmlType.TQ2_0)]
     public void MatMulEqualsDequantizedWeightsTimesConvertedActivation(GgmlType type)
     {
         const int cols = 256, rows = 5, tokens = 3;
@@ -118,7 +120,7 @@ public unsafe class OpsTests
         var y = new float[tokens * rows];
         foreach (var isa in Kimi.Cpu.Kernels.KernelIsas.Supported)
         {
-            using var mm = new KernelMatMul(cols, tokens, cols, null, Kimi.Cpu.Kernels.KernelSet.Create(isa));
+            using var mm = new KernelMatMul(cols, tokens, null, Kimi.Cpu.Kernels.KernelSet.Create(isa));
             fixed (byte* pw = wq) fixed (float* px = x, py = y)
                 mm.Multiply(new WeightMatrix("w", pw, type, cols, rows), px, cols, tokens, py, rows);
             CheckAgainstReference(type, cols, rows, tokens, wq, rb, x, y);
