@@ -4,5 +4,11 @@ namespace Kimi.Cpu.Benchmarks;
 
 public static class Program
 {
-    public static void Main(string[] args) => BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+    /// <summary>BenchmarkDotNet suites, or <c>side-by-side MODEL …</c> (<see cref="Model.SideBySide"/>).</summary>
+    public static int Main(string[] args)
+    {
+        if (args.Length > 0 && args[0] == "side-by-side") return Model.SideBySide.Run(args[1..]);
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+        return 0;
+    }
 }
