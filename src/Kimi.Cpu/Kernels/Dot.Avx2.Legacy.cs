@@ -57,92 +57,78 @@ internal static unsafe class DotAvx2Legacy
     private static Vector256<float> BlockQ4_1(byte* w, byte* a, Vector256<float> scale, Vector256<float> acc) =>
         Fma.MultiplyAdd(Avx.ConvertToVector256Single(DotAvx2.DotU8(DotAvx2.Nibbles(w + 4), Vector256.Load((sbyte*)(a + 4)))), scale, acc);
 
-    public static float Q4_1(byte* w, byte* a, int n)
-    {
-        int nb = n / 32, b = 0;
-        float* s = stackalloc float[8];
-        Vector256<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default, macc = default;
-        Vector256<float> sc = default, mn = default;
-        if (Avx512BW.IsSupported && nb >= 8) Scales8Q8_1(w, 20, a, out sc, out mn);
-        for (; Avx512BW.IsSupported && b + 8 <= nb; b += 8, w += 8 * 20, a += 8 * 36)
-        {
-            sc.Store(s);
-            macc += mn;
-            if (b + 16 <= nb) Scales8Q8_1(w + 8 * 20, 20, a + 8 * 36, out sc, out mn);
-            acc0 = BlockQ4_1(w, a, B(s), acc0);
-            acc1 = BlockQ4_1(w + 20, a + 36, B(s + 1), acc1);
-            acc2 = BlockQ4_1(w + 40, a + 72, B(s + 2), acc2);
-            acc3 = BlockQ4_1(w + 60, a + 108, B(s + 3), acc3);
-            acc0 = BlockQ4_1(w + 80, a + 144, B(s + 4), acc0);
-            acc1 = BlockQ4_1(w + 100, a + 180, B(s + 5), acc1);
-            acc2 = BlockQ4_1(w + 120, a + 216, B(s + 6), acc2);
-            acc3 = BlockQ4_1(w + 140, a + 252, B(s + 7), acc3);
-        }
-        // Without AVX-512 BW (two vpgatherdd per 8 blocks, slow on AMD) the table per block: with AVX-512 off on Zen 4 the
-        // gathers measured 4.2 vs 7.1 GB/s from RAM and 8 vs 13 in cache.
-        float m0 = Vector256.Sum(macc), m1 = 0;
-        for (; b + 4 <= nb; b += 4, w += 4 * 20, a += 4 * 36)
-        {
-            acc0 = BlockQ4_1(w, a, Vector256.Create(Fp16.Load(w) * Fp16.Load(a)), acc0);
-            acc1 = BlockQ4_1(w + 20, a + 36, Vector256.Create(Fp16.Load(w + 20) * Fp16.Load(a + 36)), acc1);
-            acc2 = BlockQ4_1(w + 40, a + 72, Vector256.Create(Fp16.Load(w + 40) * Fp16.Load(a + 72)), acc2);
-            acc3 = BlockQ4_1(w + 60, a + 108, Vector256.Create(Fp16.Load(w + 60) * Fp16.Load(a + 108)), acc3);
-            m0 += Fp16.Load(w + 2) * Fp16.Load(a + 2) + Fp16.Load(w + 42) * Fp16.Load(a + 74);
-            m1 += Fp16.Load(w + 22) * Fp16.Load(a + 38) + Fp16.Load(w + 62) * Fp16.Load(a + 110);
-        }
-        float m = m0 + m1;
-        for (; b < nb; b++, w += 20, a += 36)
-        {
-            acc0 = BlockQ4_1(w, a, Vector256.Create(Fp16.Load(w) * Fp16.Load(a)), acc0);
-            m += Fp16.Load(w + 2) * Fp16.Load(a + 2);
-        }
-        return Vector256.Sum((acc0 + acc1) + (acc2 + acc3)) + m;
-    }
 
     // ---- Q5_1 · Q8_1: as Q4_1 with the fifth bit from qh (q = 0..31, still unsigned for vpmaddubsw). Block 24 bytes (d, m, qh, qs).
+    // Both run one loop (WithMin below).
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> BlockQ5_1(byte* w, byte* a, Vector256<float> scale, Vector256<float> acc) =>
         Fma.MultiplyAdd(Avx.ConvertToVector256Single(DotAvx2.DotU8(DotAvx2.Nibbles(w + 8) | HighBits(*(uint*)(w + 4)), Vector256.Load((sbyte*)(a + 4)))),
             scale, acc);
 
-    public static float Q5_1(byte* w, byte* a, int n)
+
+    public static float Q4_1(byte* w, byte* a, int n) => WithMin<Q4_1Block>(w, a, n);
+
+    public static float Q5_1(byte* w, byte* a, int n) => WithMin<Q5_1Block>(w, a, n);
+
+    /// <summary>A Q8_1-activation block type for <see cref="WithMin{T}"/>: its size and its block dot (struct type arguments
+    /// make the JIT compile one specialized loop per type, with the size a constant).</summary>
+    private interface IMinBlock
     {
-        int nb = n / 32, b = 0;
+        static abstract int Size { get; }
+        static abstract Vector256<float> Dot(byte* w, byte* a, Vector256<float> scale, Vector256<float> acc);
+    }
+
+    private readonly struct Q4_1Block : IMinBlock
+    {
+        public static int Size => 20;
+        public static Vector256<float> Dot(byte* w, byte* a, Vector256<float> scale, Vector256<float> acc) => BlockQ4_1(w, a, scale, acc);
+    }
+
+    private readonly struct Q5_1Block : IMinBlock
+    {
+        public static int Size => 24;
+        public static Vector256<float> Dot(byte* w, byte* a, Vector256<float> scale, Vector256<float> acc) => BlockQ5_1(w, a, scale, acc);
+    }
+
+    /// <summary>The Q4_1 / Q5_1 loop: Σ_b dw·da·Σ q·qa + mw·sa.</summary>
+    private static float WithMin<T>(byte* w, byte* a, int n) where T : struct, IMinBlock
+    {
+        int nb = n / 32, b = 0, size = T.Size;
         float* s = stackalloc float[8];
         Vector256<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default, macc = default;
         Vector256<float> sc = default, mn = default;
-        if (Avx512BW.IsSupported && nb >= 8) Scales8Q8_1(w, 24, a, out sc, out mn);
-        for (; Avx512BW.IsSupported && b + 8 <= nb; b += 8, w += 8 * 24, a += 8 * 36)
+        if (Avx512BW.IsSupported && nb >= 8) Scales8Q8_1(w, size, a, out sc, out mn);
+        for (; Avx512BW.IsSupported && b + 8 <= nb; b += 8, w += 8 * size, a += 8 * 36)
         {
             sc.Store(s);
             macc += mn;
-            if (b + 16 <= nb) Scales8Q8_1(w + 8 * 24, 24, a + 8 * 36, out sc, out mn);
-            acc0 = BlockQ5_1(w, a, B(s), acc0);
-            acc1 = BlockQ5_1(w + 24, a + 36, B(s + 1), acc1);
-            acc2 = BlockQ5_1(w + 48, a + 72, B(s + 2), acc2);
-            acc3 = BlockQ5_1(w + 72, a + 108, B(s + 3), acc3);
-            acc0 = BlockQ5_1(w + 96, a + 144, B(s + 4), acc0);
-            acc1 = BlockQ5_1(w + 120, a + 180, B(s + 5), acc1);
-            acc2 = BlockQ5_1(w + 144, a + 216, B(s + 6), acc2);
-            acc3 = BlockQ5_1(w + 168, a + 252, B(s + 7), acc3);
+            if (b + 16 <= nb) Scales8Q8_1(w + 8 * size, size, a + 8 * 36, out sc, out mn);
+            acc0 = T.Dot(w, a, B(s), acc0);
+            acc1 = T.Dot(w + 1 * size, a + 36, B(s + 1), acc1);
+            acc2 = T.Dot(w + 2 * size, a + 72, B(s + 2), acc2);
+            acc3 = T.Dot(w + 3 * size, a + 108, B(s + 3), acc3);
+            acc0 = T.Dot(w + 4 * size, a + 144, B(s + 4), acc0);
+            acc1 = T.Dot(w + 5 * size, a + 180, B(s + 5), acc1);
+            acc2 = T.Dot(w + 6 * size, a + 216, B(s + 6), acc2);
+            acc3 = T.Dot(w + 7 * size, a + 252, B(s + 7), acc3);
         }
         // Without AVX-512 BW (two vpgatherdd per 8 blocks, slow on AMD) the table per block: with AVX-512 off on Zen 4 the
         // gathers measured 4.2 vs 7.1 GB/s from RAM and 8 vs 13 in cache.
         float m0 = Vector256.Sum(macc), m1 = 0;
-        for (; b + 4 <= nb; b += 4, w += 4 * 24, a += 4 * 36)
+        for (; b + 4 <= nb; b += 4, w += 4 * size, a += 4 * 36)
         {
-            acc0 = BlockQ5_1(w, a, Vector256.Create(Fp16.Load(w) * Fp16.Load(a)), acc0);
-            acc1 = BlockQ5_1(w + 24, a + 36, Vector256.Create(Fp16.Load(w + 24) * Fp16.Load(a + 36)), acc1);
-            acc2 = BlockQ5_1(w + 48, a + 72, Vector256.Create(Fp16.Load(w + 48) * Fp16.Load(a + 72)), acc2);
-            acc3 = BlockQ5_1(w + 72, a + 108, Vector256.Create(Fp16.Load(w + 72) * Fp16.Load(a + 108)), acc3);
-            m0 += Fp16.Load(w + 2) * Fp16.Load(a + 2) + Fp16.Load(w + 50) * Fp16.Load(a + 74);
-            m1 += Fp16.Load(w + 26) * Fp16.Load(a + 38) + Fp16.Load(w + 74) * Fp16.Load(a + 110);
+            acc0 = T.Dot(w, a, Vector256.Create(Fp16.Load(w) * Fp16.Load(a)), acc0);
+            acc1 = T.Dot(w + 1 * size, a + 36, Vector256.Create(Fp16.Load(w + 1 * size) * Fp16.Load(a + 36)), acc1);
+            acc2 = T.Dot(w + 2 * size, a + 72, Vector256.Create(Fp16.Load(w + 2 * size) * Fp16.Load(a + 72)), acc2);
+            acc3 = T.Dot(w + 3 * size, a + 108, Vector256.Create(Fp16.Load(w + 3 * size) * Fp16.Load(a + 108)), acc3);
+            m0 += Fp16.Load(w + 2) * Fp16.Load(a + 2) + Fp16.Load(w + 2 * size + 2) * Fp16.Load(a + 74);
+            m1 += Fp16.Load(w + size + 2) * Fp16.Load(a + 38) + Fp16.Load(w + 3 * size + 2) * Fp16.Load(a + 110);
         }
         float m = m0 + m1;
-        for (; b < nb; b++, w += 24, a += 36)
+        for (; b < nb; b++, w += size, a += 36)
         {
-            acc0 = BlockQ5_1(w, a, Vector256.Create(Fp16.Load(w) * Fp16.Load(a)), acc0);
+            acc0 = T.Dot(w, a, Vector256.Create(Fp16.Load(w) * Fp16.Load(a)), acc0);
             m += Fp16.Load(w + 2) * Fp16.Load(a + 2);
         }
         return Vector256.Sum((acc0 + acc1) + (acc2 + acc3)) + m;
