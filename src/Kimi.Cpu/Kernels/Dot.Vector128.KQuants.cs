@@ -144,4 +144,126 @@ internal static unsafe class DotVector128KQuants
         }
         return Vector128.Sum(acc);
     }
+    /// <summary>
+    /// IQ4_XS's 8 six-bit scales ls (0..63, byte j = sub-block j): scales_l's nibbles and scales_h's 2-bit fields spread to
+    /// one byte each with three shift-or-mask steps apiece (no per-sub-block shifts by variable amounts).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static ulong Iq4XsScales(byte* w)
+    {
+        ulong l = Unsafe.ReadUnaligned<uint>(w + 4), h = Unsafe.ReadUnaligned<ushort>(w + 2);
+        l = (l | (l << 16)) & 0x0000FFFF0000FFFFUL;  // 16-bit halves → 32-bit slots
+        l = (l | (l << 8)) & 0x00FF00FF00FF00FFUL;   // bytes → 16-bit slots
+        l = (l | (l << 4)) & 0x0F0F0F0F0F0F0F0FUL;   // nibbles → bytes (low nibble first)
+        h = (h | (h << 24)) & 0x000000FF000000FFUL;
+        h = (h | (h << 12)) & 0x000F000F000F000FUL;
+        h = (h | (h << 6)) & 0x0303030303030303UL;
+        return l | (h << 4);
+    }
+
+    /// <summary>Q3_K's 16 six-bit scales (0..63, not yet − 32) from the 12 packed bytes: ggml's kmask unpacking on 32-bit
+    /// words, byte g = <see cref="DotScalar.Q3_KScale"/>(g) + 32.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector128<byte> Q3_KScales(byte* sc12)
+    {
+        uint u0 = Unsafe.ReadUnaligned<uint>(sc12), u1 = Unsafe.ReadUnaligned<uint>(sc12 + 4), u2 = Unsafe.ReadUnaligned<uint>(sc12 + 8);
+        const uint Low4 = 0x0f0f0f0f, Low2 = 0x03030303;
+        return Vector128.Create((u0 & Low4) | ((u2 & Low2) << 4), (u1 & Low4) | (((u2 >> 2) & Low2) << 4),
+                                ((u0 >> 4) & Low4) | (((u2 >> 4) & Low2) << 4), ((u1 >> 4) & Low4) | (((u2 >> 6) & Low2) << 4)).AsByte();
+    }
+
+    // Q2_K · Q8_K: 16 groups of 16 (y order), byte g of scales = 4-bit scale | 4-bit min << 4, values 0..3. Per group the
+    // i16 lanes hold 2 products (≤ 2·3·127) times the scale (≤ 15): two groups add up in i16 (≤ 22860) before widening.
+    public static float Q2_K(byte* w, byte* a, int n)
+    {
+        Vector128<float> acc = default;
+        float mins = 0;
+        Vector128<byte> m3 = Vector128.Create((byte)3), m4 = Vector128.Create((byte)15);
+        Vector128<short> lo8 = Vector128.Create((short)0xff);
+        for (int b = 0; b < n / 256; b++, w += 84, a += 292)
+        {
+            float da = *(float*)a;
+            sbyte* y = (sbyte*)(a + 4);
+            // min term: mn·bsum ≤ 15·16·127 fits i16, pair sums widen to i32.
+            (Vector128<ushort> mn0, Vector128<ushort> mn1) = Vector128.Widen(Vector128.Load(w) >>> 4);
+            Vector128<short> bs0 = Vector128.Load((short*)(a + 260)), bs1 = Vector128.Load((short*)(a + 276));
+            mins += da * Fp16.Load(w + 82) * Vector128.Sum(Widen32(bs0 * mn0.AsInt16()) + Widen32(bs1 * mn1.AsInt16()));
+
+            Vector128<int> sumi = default;
+            for (int h = 0; h < 2; h++)
+            {
+                Vector128<byte> q0 = Vector128.Load(w + 16 + 32 * h), q1 = Vector128.Load(w + 32 + 32 * h);
+                byte* sc = w + 8 * h;
+                for (int k = 0; k < 4; k++, q0 >>>= 2, q1 >>>= 2)
+                {
+                    Vector128<short> x0 = (q0 & m3).AsInt16(), x1 = (q1 & m3).AsInt16();
+                    sbyte* yy = y + 128 * h + 32 * k;
+                    Vector128<short> p = Mul16(x0 & lo8, x0 >>> 8, yy) * Vector128.Create((short)(sc[2 * k] & 15))
+                                       + Mul16(x1 & lo8, x1 >>> 8, yy + 16) * Vector128.Create((short)(sc[2 * k + 1] & 15));
+                    sumi += Widen32(p);
+                }
+            }
+            acc = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(sumi), Vector128.Create(da * Fp16.Load(w + 80)), acc);
+        }
+        return Vector128.Sum(acc) - mins;
+    }
+
+    // Q3_K · Q8_K: value (2 low bits | hmask bit << 2) − 4 in −4..3 as signed bytes; per group the i16 lanes hold 2
+    // products (|·| ≤ 2·4·127) times the signed scale (|·| ≤ 32): ≤ 32512, one group per widening.
+    public static float Q3_K(byte* w, byte* a, int n)
+    {
+        Vector128<float> acc = default;
+        Vector128<byte> m3 = Vector128.Create((byte)3), b2 = Vector128.Create((byte)4), four = Vector128.Create((byte)4);
+        for (int b = 0; b < n / 256; b++, w += 110, a += 292)
+        {
+            float d = *(float*)a * Fp16.Load(w + 108);
+            sbyte* y = (sbyte*)(a + 4);
+            Vector128<byte> scv = Q3_KScales(w + 96) - Vector128.Create((byte)32);
+            sbyte* sc = (sbyte*)&scv;
+            // hm0/hm1: hmask bytes 0-15 / 16-31, shifted right once per (half, k) so the current bit is bit 0.
+            Vector128<byte> hm0 = Vector128.Load(w), hm1 = Vector128.Load(w + 16);
+            Vector128<int> sumi = default;
+            for (int h = 0; h < 2; h++)
+            {
+                Vector128<byte> q0 = Vector128.Load(w + 32 + 32 * h), q1 = Vector128.Load(w + 48 + 32 * h);
+                for (int k = 0; k < 4; k++, q0 >>>= 2, q1 >>>= 2, hm0 >>>= 1, hm1 >>>= 1)
+                {
+                    Vector128<short> v0 = (((q0 & m3) | ((hm0 << 2) & b2)) - four).AsInt16();
+                    Vector128<short> v1 = (((q1 & m3) | ((hm1 << 2) & b2)) - four).AsInt16();
+                    sbyte* yy = y + 128 * h + 32 * k;
+                    int g = 8 * h + 2 * k;
+                    sumi += Widen32(Mul16((v0 << 8) >> 8, v0 >> 8, yy) * Vector128.Create((short)sc[g]));
+                    sumi += Widen32(Mul16((v1 << 8) >> 8, v1 >> 8, yy + 16) * Vector128.Create((short)sc[g + 1]));
+                }
+            }
+            acc = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(sumi), Vector128.Create(d), acc);
+        }
+        return Vector128.Sum(acc);
+    }
+
+    // IQ4_XS · Q8_K: 8 sub-blocks of 32, nibble → kvalues_iq4nl by a 16-entry byte shuffle (indices 0..15, so the native
+    // form is exact), scale ls − 32. Grid values reach −127: 2 products per i16 lane (≤ 2·127·127 < 2^15), then widen.
+    public static float IQ4_XS(byte* w, byte* a, int n)
+    {
+        Vector128<float> acc = default;
+        Vector128<sbyte> grid = Vector128.Create((sbyte)-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113);
+        Vector128<byte> m4 = Vector128.Create((byte)15);
+        for (int b = 0; b < n / 256; b++, w += 136, a += 292)
+        {
+            float d = *(float*)a * Fp16.Load(w);
+            sbyte* y = (sbyte*)(a + 4);
+            ulong ls = Iq4XsScales(w);
+            Vector128<int> sumi = default;
+            for (int j = 0; j < 8; j++, y += 32, ls >>= 8)
+            {
+                Vector128<byte> q = Vector128.Load(w + 8 + 16 * j);
+                Vector128<short> lo = Vector128.ShuffleNative(grid, (q & m4).AsSByte()).AsInt16();
+                Vector128<short> hi = Vector128.ShuffleNative(grid, (q >>> 4).AsSByte()).AsInt16();
+                Vector128<int> p = Widen32(Mul16((lo << 8) >> 8, lo >> 8, y)) + Widen32(Mul16((hi << 8) >> 8, hi >> 8, y + 16));
+                sumi += p * Vector128.Create((int)(ls & 0xff) - 32);
+            }
+            acc = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(sumi), Vector128.Create(d), acc);
+        }
+        return Vector128.Sum(acc);
+    }
 }
