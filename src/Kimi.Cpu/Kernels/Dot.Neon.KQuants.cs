@@ -215,26 +215,35 @@ internal static unsafe class DotNeonKQuants
 
     /// <summary>
     /// One 128-element half of a Q2_K/Q3_K block: the 8 groups of 16 in y order as two vectors of 4 group sums. Group
-    /// 2k + i takes bits 2k..2k+1 of qs[16i..16i+15] (unsigned 0..3), OR'ed for Q3_K with bit k of hm_i moved to bit 2
-    /// (hm0/hm1: hmask bytes 0-15/16-31 shifted so the half's first bit is bit 0; Q2_K passes zeros).
-    /// Values ≤ 7, so without sdot 2 products per i16 lane are far from overflow.
+    /// 2k + i takes bits 2k..2k+1 of qs[16i..16i+15] (unsigned 0..3); with <paramref name="high"/> (Q3_K; a constant, so
+    /// the Q2_K inlining has none of it) OR'ed with bit k of hm_i moved to bit 2 (hm0/hm1: hmask bytes 0-15/16-31
+    /// shifted so the half's first bit is bit 0). Values ≤ 7, so without sdot 2 products per i16 lane are far from overflow.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Half2(byte* qs, Vector128<byte> hm0, Vector128<byte> hm1, sbyte* y, out Vector128<int> s03, out Vector128<int> s47)
+    private static void Half2(byte* qs, bool high, Vector128<byte> hm0, Vector128<byte> hm1, sbyte* y, out Vector128<int> s03, out Vector128<int> s47)
     {
         Vector128<byte> m3 = Vector128.Create((byte)3), b2 = Vector128.Create((byte)4);
         Vector128<byte> q0 = AdvSimd.LoadVector128(qs), q1 = AdvSimd.LoadVector128(qs + 16);
-        // k = 0..3: (q >> 2k) & 3, plus bit k of hm moved to bit 2.
-        Vector128<int> g0 = Dot16(AdvSimd.Or(AdvSimd.And(q0, m3), AdvSimd.And(AdvSimd.ShiftLeftLogical(hm0, 2), b2)).AsSByte(), AdvSimd.LoadVector128(y));
-        Vector128<int> g1 = Dot16(AdvSimd.Or(AdvSimd.And(q1, m3), AdvSimd.And(AdvSimd.ShiftLeftLogical(hm1, 2), b2)).AsSByte(), AdvSimd.LoadVector128(y + 16));
-        Vector128<int> g2 = Dot16(AdvSimd.Or(AdvSimd.And(AdvSimd.ShiftRightLogical(q0, 2), m3), AdvSimd.And(AdvSimd.ShiftLeftLogical(hm0, 1), b2)).AsSByte(), AdvSimd.LoadVector128(y + 32));
-        Vector128<int> g3 = Dot16(AdvSimd.Or(AdvSimd.And(AdvSimd.ShiftRightLogical(q1, 2), m3), AdvSimd.And(AdvSimd.ShiftLeftLogical(hm1, 1), b2)).AsSByte(), AdvSimd.LoadVector128(y + 48));
-        Vector128<int> g4 = Dot16(AdvSimd.Or(AdvSimd.And(AdvSimd.ShiftRightLogical(q0, 4), m3), AdvSimd.And(hm0, b2)).AsSByte(), AdvSimd.LoadVector128(y + 64));
-        Vector128<int> g5 = Dot16(AdvSimd.Or(AdvSimd.And(AdvSimd.ShiftRightLogical(q1, 4), m3), AdvSimd.And(hm1, b2)).AsSByte(), AdvSimd.LoadVector128(y + 80));
-        Vector128<int> g6 = Dot16(AdvSimd.Or(AdvSimd.ShiftRightLogical(q0, 6), AdvSimd.And(AdvSimd.ShiftRightLogical(hm0, 1), b2)).AsSByte(), AdvSimd.LoadVector128(y + 96));
-        Vector128<int> g7 = Dot16(AdvSimd.Or(AdvSimd.ShiftRightLogical(q1, 6), AdvSimd.And(AdvSimd.ShiftRightLogical(hm1, 1), b2)).AsSByte(), AdvSimd.LoadVector128(y + 112));
-        s03 = Gather4(g0, g1, g2, g3);
-        s47 = Gather4(g4, g5, g6, g7);
+        Vector128<byte> x0 = AdvSimd.And(q0, m3), x1 = AdvSimd.And(q1, m3);
+        Vector128<byte> x2 = AdvSimd.And(AdvSimd.ShiftRightLogical(q0, 2), m3), x3 = AdvSimd.And(AdvSimd.ShiftRightLogical(q1, 2), m3);
+        Vector128<byte> x4 = AdvSimd.And(AdvSimd.ShiftRightLogical(q0, 4), m3), x5 = AdvSimd.And(AdvSimd.ShiftRightLogical(q1, 4), m3);
+        Vector128<byte> x6 = AdvSimd.ShiftRightLogical(q0, 6), x7 = AdvSimd.ShiftRightLogical(q1, 6);
+        if (high)
+        {
+            // k = 0..3: bit k of hm to bit 2.
+            x0 = AdvSimd.Or(x0, AdvSimd.And(AdvSimd.ShiftLeftLogical(hm0, 2), b2));
+            x1 = AdvSimd.Or(x1, AdvSimd.And(AdvSimd.ShiftLeftLogical(hm1, 2), b2));
+            x2 = AdvSimd.Or(x2, AdvSimd.And(AdvSimd.ShiftLeftLogical(hm0, 1), b2));
+            x3 = AdvSimd.Or(x3, AdvSimd.And(AdvSimd.ShiftLeftLogical(hm1, 1), b2));
+            x4 = AdvSimd.Or(x4, AdvSimd.And(hm0, b2));
+            x5 = AdvSimd.Or(x5, AdvSimd.And(hm1, b2));
+            x6 = AdvSimd.Or(x6, AdvSimd.And(AdvSimd.ShiftRightLogical(hm0, 1), b2));
+            x7 = AdvSimd.Or(x7, AdvSimd.And(AdvSimd.ShiftRightLogical(hm1, 1), b2));
+        }
+        s03 = Gather4(Dot16(x0.AsSByte(), AdvSimd.LoadVector128(y)), Dot16(x1.AsSByte(), AdvSimd.LoadVector128(y + 16)),
+                      Dot16(x2.AsSByte(), AdvSimd.LoadVector128(y + 32)), Dot16(x3.AsSByte(), AdvSimd.LoadVector128(y + 48)));
+        s47 = Gather4(Dot16(x4.AsSByte(), AdvSimd.LoadVector128(y + 64)), Dot16(x5.AsSByte(), AdvSimd.LoadVector128(y + 80)),
+                      Dot16(x6.AsSByte(), AdvSimd.LoadVector128(y + 96)), Dot16(x7.AsSByte(), AdvSimd.LoadVector128(y + 112)));
     }
 
     // Q2_K · Q8_K: 16 groups of 16 (y order), byte g of scales = 4-bit scale | 4-bit min << 4, values 0..3;
@@ -250,8 +259,8 @@ internal static unsafe class DotNeonKQuants
             Vector128<byte> sc = AdvSimd.LoadVector128(w);
             Vector128<int> mins = BsumDot((short*)(a + 260), AdvSimd.ShiftRightLogical(sc, 4).AsSByte());
             accMin = AdvSimd.FusedMultiplyAdd(accMin, AdvSimd.ConvertToSingle(mins), Vector128.Create(da * Fp16.Load(w + 82)));
-            Half2(w + 16, default, default, y, out Vector128<int> g0, out Vector128<int> g1);
-            Half2(w + 48, default, default, y + 128, out Vector128<int> g2, out Vector128<int> g3);
+            Half2(w + 16, false, default, default, y, out Vector128<int> g0, out Vector128<int> g1);
+            Half2(w + 48, false, default, default, y + 128, out Vector128<int> g2, out Vector128<int> g3);
             Vector128<int> sumi = Scale16(g0, g1, g2, g3, AdvSimd.And(sc, m4).AsSByte());
             acc = AdvSimd.FusedMultiplyAdd(acc, AdvSimd.ConvertToSingle(sumi), Vector128.Create(da * Fp16.Load(w + 80)));
         }
@@ -269,8 +278,8 @@ internal static unsafe class DotNeonKQuants
             sbyte* y = (sbyte*)(a + 4);
             Vector128<sbyte> sc = AdvSimd.Subtract(DotVector128KQuants.Q3_KScales(w + 96).AsSByte(), Vector128.Create((sbyte)32));
             Vector128<byte> hm0 = AdvSimd.LoadVector128(w), hm1 = AdvSimd.LoadVector128(w + 16);
-            Half2(w + 32, hm0, hm1, y, out Vector128<int> g0, out Vector128<int> g1);
-            Half2(w + 64, AdvSimd.ShiftRightLogical(hm0, 4), AdvSimd.ShiftRightLogical(hm1, 4), y + 128, out Vector128<int> g2, out Vector128<int> g3);
+            Half2(w + 32, true, hm0, hm1, y, out Vector128<int> g0, out Vector128<int> g1);
+            Half2(w + 64, true, AdvSimd.ShiftRightLogical(hm0, 4), AdvSimd.ShiftRightLogical(hm1, 4), y + 128, out Vector128<int> g2, out Vector128<int> g3);
             Vector128<int> sumi = Scale16(g0, g1, g2, g3, sc);
             sumi -= BsumDot((short*)(a + 260), sc) << 2;
             acc = AdvSimd.FusedMultiplyAdd(acc, AdvSimd.ConvertToSingle(sumi), Vector128.Create(d));
