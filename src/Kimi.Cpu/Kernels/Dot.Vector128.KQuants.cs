@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
@@ -172,37 +173,43 @@ internal static unsafe class DotVector128KQuants
                                 ((u0 >> 4) & Low4) | (((u2 >> 4) & Low2) << 4), ((u1 >> 4) & Low4) | (((u2 >> 6) & Low2) << 4)).AsByte();
     }
 
-    // Q2_K · Q8_K: 16 groups of 16 (y order), byte g of scales = 4-bit scale | 4-bit min << 4, values 0..3. Per group the
-    // i16 lanes hold 2 products (≤ 2·3·127) times the scale (≤ 15): two groups add up in i16 (≤ 22860) before widening.
+    /// <summary>
+    /// Q2_K groups g and g + 1 of a half (bits <paramref name="shift"/>.. of the i16 views q0 = qs[0..15], q1 = qs[16..31];
+    /// even/odd elements straight from the i16 lanes). Per group the i16 lanes hold 2 products (≤ 2·3·127) times the
+    /// scale (≤ 15, broadcast from <paramref name="sc"/> by a constant shuffle): two groups add up in i16 (≤ 22860).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<int> Pair2(Vector128<short> q0, Vector128<short> q1, [ConstantExpected] int shift, sbyte* y, Vector128<short> sc, [ConstantExpected] short g)
+    {
+        Vector128<short> m3 = Vector128.Create((short)3);
+        Vector128<short> p = Mul16((q0 >>> shift) & m3, (q0 >>> (shift + 8)) & m3, y) * Vector128.Shuffle(sc, Vector128.Create(g))
+                           + Mul16((q1 >>> shift) & m3, (q1 >>> (shift + 8)) & m3, y + 16) * Vector128.Shuffle(sc, Vector128.Create((short)(g + 1)));
+        return Widen32(p);
+    }
+
+    // Q2_K · Q8_K: 16 groups of 16 (y order), byte g of scales = 4-bit scale | 4-bit min << 4, values 0..3.
     public static float Q2_K(byte* w, byte* a, int n)
     {
         Vector128<float> acc = default;
         float mins = 0;
-        Vector128<byte> m3 = Vector128.Create((byte)3), m4 = Vector128.Create((byte)15);
-        Vector128<short> lo8 = Vector128.Create((short)0xff);
+        Vector128<byte> m4 = Vector128.Create((byte)15);
         for (int b = 0; b < n / 256; b++, w += 84, a += 292)
         {
             float da = *(float*)a;
             sbyte* y = (sbyte*)(a + 4);
+            Vector128<byte> scb = Vector128.Load(w);
             // min term: mn·bsum ≤ 15·16·127 fits i16, pair sums widen to i32.
-            (Vector128<ushort> mn0, Vector128<ushort> mn1) = Vector128.Widen(Vector128.Load(w) >>> 4);
+            (Vector128<ushort> mn0, Vector128<ushort> mn1) = Vector128.Widen(scb >>> 4);
             Vector128<short> bs0 = Vector128.Load((short*)(a + 260)), bs1 = Vector128.Load((short*)(a + 276));
             mins += da * Fp16.Load(w + 82) * Vector128.Sum(Widen32(bs0 * mn0.AsInt16()) + Widen32(bs1 * mn1.AsInt16()));
 
-            Vector128<int> sumi = default;
-            for (int h = 0; h < 2; h++)
-            {
-                Vector128<byte> q0 = Vector128.Load(w + 16 + 32 * h), q1 = Vector128.Load(w + 32 + 32 * h);
-                byte* sc = w + 8 * h;
-                for (int k = 0; k < 4; k++, q0 >>>= 2, q1 >>>= 2)
-                {
-                    Vector128<short> x0 = (q0 & m3).AsInt16(), x1 = (q1 & m3).AsInt16();
-                    sbyte* yy = y + 128 * h + 32 * k;
-                    Vector128<short> p = Mul16(x0 & lo8, x0 >>> 8, yy) * Vector128.Create((short)(sc[2 * k] & 15))
-                                       + Mul16(x1 & lo8, x1 >>> 8, yy + 16) * Vector128.Create((short)(sc[2 * k + 1] & 15));
-                    sumi += Widen32(p);
-                }
-            }
+            (Vector128<ushort> sc0, Vector128<ushort> sc1) = Vector128.Widen(scb & m4);
+            Vector128<short> q0 = Vector128.Load((short*)(w + 16)), q1 = Vector128.Load((short*)(w + 32));
+            Vector128<int> sumi = Pair2(q0, q1, 0, y, sc0.AsInt16(), 0) + Pair2(q0, q1, 2, y + 32, sc0.AsInt16(), 2)
+                                + Pair2(q0, q1, 4, y + 64, sc0.AsInt16(), 4) + Pair2(q0, q1, 6, y + 96, sc0.AsInt16(), 6);
+            q0 = Vector128.Load((short*)(w + 48)); q1 = Vector128.Load((short*)(w + 64));
+            sumi += Pair2(q0, q1, 0, y + 128, sc1.AsInt16(), 0) + Pair2(q0, q1, 2, y + 160, sc1.AsInt16(), 2)
+                  + Pair2(q0, q1, 4, y + 192, sc1.AsInt16(), 4) + Pair2(q0, q1, 6, y + 224, sc1.AsInt16(), 6);
             acc = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(sumi), Vector128.Create(da * Fp16.Load(w + 80)), acc);
         }
         return Vector128.Sum(acc) - mins;
