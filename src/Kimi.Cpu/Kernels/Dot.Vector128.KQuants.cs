@@ -215,34 +215,38 @@ internal static unsafe class DotVector128KQuants
         return Vector128.Sum(acc) - mins;
     }
 
-    // Q3_K · Q8_K: value (2 low bits | hmask bit << 2) − 4 in −4..3 as signed bytes; per group the i16 lanes hold 2
-    // products (|·| ≤ 2·4·127) times the signed scale (|·| ≤ 32): ≤ 32512, one group per widening.
+    /// <summary>
+    /// Q3_K groups g and g + 1 of a half: value ((q >> 2k) &amp; 3 | (bit k of hm) &lt;&lt; 2) − 4 in −4..3 as signed bytes (q0/q1:
+    /// qs[0..15]/[16..31], hm0/hm1 the hmask bytes shifted so the half's first bit is bit 0). Per group the i16 lanes hold 2
+    /// products (|·| ≤ 2·4·127) times the signed scale (|·| ≤ 32, broadcast by a constant shuffle): ≤ 32512, one group per widening.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<int> Pair3(Vector128<byte> q0, Vector128<byte> q1, Vector128<byte> hm0, Vector128<byte> hm1, [ConstantExpected] int k,
+                                        sbyte* y, Vector128<short> sc, [ConstantExpected] short g)
+    {
+        Vector128<byte> m3 = Vector128.Create((byte)3), b2 = Vector128.Create((byte)4);
+        Vector128<short> v0 = ((((q0 >>> 2 * k) & m3) | (((hm0 >>> k) << 2) & b2)) - b2).AsInt16();
+        Vector128<short> v1 = ((((q1 >>> 2 * k) & m3) | (((hm1 >>> k) << 2) & b2)) - b2).AsInt16();
+        return Widen32(Mul16((v0 << 8) >> 8, v0 >> 8, y) * Vector128.Shuffle(sc, Vector128.Create(g)))
+             + Widen32(Mul16((v1 << 8) >> 8, v1 >> 8, y + 16) * Vector128.Shuffle(sc, Vector128.Create((short)(g + 1))));
+    }
+
+    // Q3_K · Q8_K: 16 groups of 16 (y order) with signed 6-bit scales; two halves of 128 (qs +32, hmask bits +4).
     public static float Q3_K(byte* w, byte* a, int n)
     {
         Vector128<float> acc = default;
-        Vector128<byte> m3 = Vector128.Create((byte)3), b2 = Vector128.Create((byte)4), four = Vector128.Create((byte)4);
         for (int b = 0; b < n / 256; b++, w += 110, a += 292)
         {
             float d = *(float*)a * Fp16.Load(w + 108);
             sbyte* y = (sbyte*)(a + 4);
-            Vector128<byte> scv = Q3_KScales(w + 96) - Vector128.Create((byte)32);
-            sbyte* sc = (sbyte*)&scv;
-            // hm0/hm1: hmask bytes 0-15 / 16-31, shifted right once per (half, k) so the current bit is bit 0.
+            (Vector128<short> sc0, Vector128<short> sc1) = Vector128.Widen((Q3_KScales(w + 96) - Vector128.Create((byte)32)).AsSByte());
             Vector128<byte> hm0 = Vector128.Load(w), hm1 = Vector128.Load(w + 16);
-            Vector128<int> sumi = default;
-            for (int h = 0; h < 2; h++)
-            {
-                Vector128<byte> q0 = Vector128.Load(w + 32 + 32 * h), q1 = Vector128.Load(w + 48 + 32 * h);
-                for (int k = 0; k < 4; k++, q0 >>>= 2, q1 >>>= 2, hm0 >>>= 1, hm1 >>>= 1)
-                {
-                    Vector128<short> v0 = (((q0 & m3) | ((hm0 << 2) & b2)) - four).AsInt16();
-                    Vector128<short> v1 = (((q1 & m3) | ((hm1 << 2) & b2)) - four).AsInt16();
-                    sbyte* yy = y + 128 * h + 32 * k;
-                    int g = 8 * h + 2 * k;
-                    sumi += Widen32(Mul16((v0 << 8) >> 8, v0 >> 8, yy) * Vector128.Create((short)sc[g]));
-                    sumi += Widen32(Mul16((v1 << 8) >> 8, v1 >> 8, yy + 16) * Vector128.Create((short)sc[g + 1]));
-                }
-            }
+            Vector128<byte> q0 = Vector128.Load(w + 32), q1 = Vector128.Load(w + 48);
+            Vector128<int> sumi = Pair3(q0, q1, hm0, hm1, 0, y, sc0, 0) + Pair3(q0, q1, hm0, hm1, 1, y + 32, sc0, 2)
+                                + Pair3(q0, q1, hm0, hm1, 2, y + 64, sc0, 4) + Pair3(q0, q1, hm0, hm1, 3, y + 96, sc0, 6);
+            q0 = Vector128.Load(w + 64); q1 = Vector128.Load(w + 80); hm0 >>>= 4; hm1 >>>= 4;
+            sumi += Pair3(q0, q1, hm0, hm1, 0, y + 128, sc1, 0) + Pair3(q0, q1, hm0, hm1, 1, y + 160, sc1, 2)
+                  + Pair3(q0, q1, hm0, hm1, 2, y + 192, sc1, 4) + Pair3(q0, q1, hm0, hm1, 3, y + 224, sc1, 6);
             acc = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(sumi), Vector128.Create(d), acc);
         }
         return Vector128.Sum(acc);
