@@ -192,4 +192,128 @@ internal static unsafe class DotNeonKQuants
         }
         return Vector128.Sum(acc);
     }
+    /// <summary>16 group sums in 4 vectors (groups in order) times 16 scales given as 16 signed bytes: Σ_g sc_g·s_g in 4 lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<int> Scale16(Vector128<int> s0, Vector128<int> s1, Vector128<int> s2, Vector128<int> s3, Vector128<sbyte> sc)
+    {
+        Vector128<short> lo = AdvSimd.SignExtendWideningLower(sc.GetLower()), hi = AdvSimd.SignExtendWideningUpper(sc);
+        Vector128<int> r = AdvSimd.Multiply(s0, AdvSimd.SignExtendWideningLower(lo.GetLower()));
+        r = AdvSimd.MultiplyAdd(r, s1, AdvSimd.SignExtendWideningUpper(lo));
+        r = AdvSimd.MultiplyAdd(r, s2, AdvSimd.SignExtendWideningLower(hi.GetLower()));
+        return AdvSimd.MultiplyAdd(r, s3, AdvSimd.SignExtendWideningUpper(hi));
+    }
+
+    /// <summary>Σ_g bsums[g]·sc_g over the 16 Q8_K group sums (|bsum| ≤ 16·127 and |sc| ≤ 32 fit i16) as 4 i32 lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<int> BsumDot(short* bsums, Vector128<sbyte> sc)
+    {
+        Vector128<short> lo = AdvSimd.SignExtendWideningLower(sc.GetLower()), hi = AdvSimd.SignExtendWideningUpper(sc);
+        Vector128<short> b0 = AdvSimd.LoadVector128(bsums), b1 = AdvSimd.LoadVector128(bsums + 8);
+        Vector128<int> r = AdvSimd.MultiplyWideningUpperAndAdd(AdvSimd.MultiplyWideningLower(b0.GetLower(), lo.GetLower()), b0, lo);
+        return AdvSimd.MultiplyWideningUpperAndAdd(AdvSimd.MultiplyWideningLowerAndAdd(r, b1.GetLower(), hi.GetLower()), b1, hi);
+    }
+
+    /// <summary>
+    /// One 128-element half of a Q2_K/Q3_K block: the 8 groups of 16 in y order as two vectors of 4 group sums. Group
+    /// 2k + i takes bits 2k..2k+1 of qs[16i..16i+15] (unsigned 0..3); with <paramref name="high"/> (Q3_K; a constant, so
+    /// the Q2_K inlining has none of it) OR'ed with bit k of hm_i moved to bit 2 (hm0/hm1: hmask bytes 0-15/16-31
+    /// shifted so the half's first bit is bit 0). Values ≤ 7, so without sdot 2 products per i16 lane are far from overflow.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Half2(byte* qs, bool high, Vector128<byte> hm0, Vector128<byte> hm1, sbyte* y, out Vector128<int> s03, out Vector128<int> s47)
+    {
+        Vector128<byte> m3 = Vector128.Create((byte)3), b2 = Vector128.Create((byte)4);
+        Vector128<byte> q0 = AdvSimd.LoadVector128(qs), q1 = AdvSimd.LoadVector128(qs + 16);
+        Vector128<byte> x0 = AdvSimd.And(q0, m3), x1 = AdvSimd.And(q1, m3);
+        Vector128<byte> x2 = AdvSimd.And(AdvSimd.ShiftRightLogical(q0, 2), m3), x3 = AdvSimd.And(AdvSimd.ShiftRightLogical(q1, 2), m3);
+        Vector128<byte> x4 = AdvSimd.And(AdvSimd.ShiftRightLogical(q0, 4), m3), x5 = AdvSimd.And(AdvSimd.ShiftRightLogical(q1, 4), m3);
+        Vector128<byte> x6 = AdvSimd.ShiftRightLogical(q0, 6), x7 = AdvSimd.ShiftRightLogical(q1, 6);
+        if (high)
+        {
+            // k = 0..3: bit k of hm to bit 2.
+            x0 = AdvSimd.Or(x0, AdvSimd.And(AdvSimd.ShiftLeftLogical(hm0, 2), b2));
+            x1 = AdvSimd.Or(x1, AdvSimd.And(AdvSimd.ShiftLeftLogical(hm1, 2), b2));
+            x2 = AdvSimd.Or(x2, AdvSimd.And(AdvSimd.ShiftLeftLogical(hm0, 1), b2));
+            x3 = AdvSimd.Or(x3, AdvSimd.And(AdvSimd.ShiftLeftLogical(hm1, 1), b2));
+            x4 = AdvSimd.Or(x4, AdvSimd.And(hm0, b2));
+            x5 = AdvSimd.Or(x5, AdvSimd.And(hm1, b2));
+            x6 = AdvSimd.Or(x6, AdvSimd.And(AdvSimd.ShiftRightLogical(hm0, 1), b2));
+            x7 = AdvSimd.Or(x7, AdvSimd.And(AdvSimd.ShiftRightLogical(hm1, 1), b2));
+        }
+        s03 = Gather4(Dot16(x0.AsSByte(), AdvSimd.LoadVector128(y)), Dot16(x1.AsSByte(), AdvSimd.LoadVector128(y + 16)),
+                      Dot16(x2.AsSByte(), AdvSimd.LoadVector128(y + 32)), Dot16(x3.AsSByte(), AdvSimd.LoadVector128(y + 48)));
+        s47 = Gather4(Dot16(x4.AsSByte(), AdvSimd.LoadVector128(y + 64)), Dot16(x5.AsSByte(), AdvSimd.LoadVector128(y + 80)),
+                      Dot16(x6.AsSByte(), AdvSimd.LoadVector128(y + 96)), Dot16(x7.AsSByte(), AdvSimd.LoadVector128(y + 112)));
+    }
+
+    // Q2_K · Q8_K: 16 groups of 16 (y order), byte g of scales = 4-bit scale | 4-bit min << 4, values 0..3;
+    // Σ da·(d·Σ sc·Σ q·y − dmin·Σ mn·bsum).
+    public static float Q2_K(byte* w, byte* a, int n)
+    {
+        Vector128<float> acc = default, accMin = default;
+        Vector128<byte> m4 = Vector128.Create((byte)15);
+        for (int b = 0; b < n / 256; b++, w += 84, a += 292)
+        {
+            float da = *(float*)a;
+            sbyte* y = (sbyte*)(a + 4);
+            Vector128<byte> sc = AdvSimd.LoadVector128(w);
+            Vector128<int> mins = BsumDot((short*)(a + 260), AdvSimd.ShiftRightLogical(sc, 4).AsSByte());
+            accMin = AdvSimd.FusedMultiplyAdd(accMin, AdvSimd.ConvertToSingle(mins), Vector128.Create(da * Fp16.Load(w + 82)));
+            Half2(w + 16, false, default, default, y, out Vector128<int> g0, out Vector128<int> g1);
+            Half2(w + 48, false, default, default, y + 128, out Vector128<int> g2, out Vector128<int> g3);
+            Vector128<int> sumi = Scale16(g0, g1, g2, g3, AdvSimd.And(sc, m4).AsSByte());
+            acc = AdvSimd.FusedMultiplyAdd(acc, AdvSimd.ConvertToSingle(sumi), Vector128.Create(da * Fp16.Load(w + 80)));
+        }
+        return Vector128.Sum(acc) - Vector128.Sum(accMin);
+    }
+
+    // Q3_K · Q8_K: value = (2 low bits | hmask bit << 2) − 4 with signed 6-bit scales; the unsigned part goes through the
+    // Q2_K half, the −4 comes off once per block as 4·Σ sc·bsum.
+    public static float Q3_K(byte* w, byte* a, int n)
+    {
+        Vector128<float> acc = default;
+        for (int b = 0; b < n / 256; b++, w += 110, a += 292)
+        {
+            float d = *(float*)a * Fp16.Load(w + 108);
+            sbyte* y = (sbyte*)(a + 4);
+            Vector128<sbyte> sc = AdvSimd.Subtract(DotVector128KQuants.Q3_KScales(w + 96).AsSByte(), Vector128.Create((sbyte)32));
+            Vector128<byte> hm0 = AdvSimd.LoadVector128(w), hm1 = AdvSimd.LoadVector128(w + 16);
+            Half2(w + 32, true, hm0, hm1, y, out Vector128<int> g0, out Vector128<int> g1);
+            Half2(w + 64, true, AdvSimd.ShiftRightLogical(hm0, 4), AdvSimd.ShiftRightLogical(hm1, 4), y + 128, out Vector128<int> g2, out Vector128<int> g3);
+            Vector128<int> sumi = Scale16(g0, g1, g2, g3, sc);
+            sumi -= BsumDot((short*)(a + 260), sc) << 2;
+            acc = AdvSimd.FusedMultiplyAdd(acc, AdvSimd.ConvertToSingle(sumi), Vector128.Create(d));
+        }
+        return Vector128.Sum(acc);
+    }
+
+    /// <summary>IQ4_XS sub-block of 32: 16 qs bytes, nibble → grid value by tbl, · y[0..31] as 4 i32 lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<int> SubIq4(byte* qs, sbyte* y, Vector128<sbyte> grid)
+    {
+        Vector128<byte> q = AdvSimd.LoadVector128(qs);
+        Vector128<sbyte> lo = AdvSimd.Arm64.VectorTableLookup(grid, AdvSimd.And(q, Vector128.Create((byte)15)).AsSByte());
+        Vector128<sbyte> hi = AdvSimd.Arm64.VectorTableLookup(grid, AdvSimd.ShiftRightLogical(q, 4).AsSByte());
+        return DotNeon.DotI8(DotNeon.DotI8(default, lo, AdvSimd.LoadVector128(y)), hi, AdvSimd.LoadVector128(y + 16));
+    }
+
+    // IQ4_XS · Q8_K: 8 sub-blocks of 32, nibble → kvalues_iq4nl by tbl, scale ls − 32 per sub-block. Grid values reach
+    // −127, so without sdot the products stay one per i16 lane (DotNeon.DotI8's smull + sadalp).
+    public static float IQ4_XS(byte* w, byte* a, int n)
+    {
+        Vector128<float> acc = default;
+        Vector128<sbyte> grid = Vector128.Create((sbyte)-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113);
+        for (int b = 0; b < n / 256; b++, w += 136, a += 292)
+        {
+            float d = *(float*)a * Fp16.Load(w);
+            sbyte* y = (sbyte*)(a + 4);
+            Vector128<int> s03 = Gather4(SubIq4(w + 8, y, grid), SubIq4(w + 24, y + 32, grid), SubIq4(w + 40, y + 64, grid), SubIq4(w + 56, y + 96, grid));
+            Vector128<int> s47 = Gather4(SubIq4(w + 72, y + 128, grid), SubIq4(w + 88, y + 160, grid), SubIq4(w + 104, y + 192, grid), SubIq4(w + 120, y + 224, grid));
+            Vector64<sbyte> ls = AdvSimd.Subtract(Vector64.Create(DotVector128KQuants.Iq4XsScales(w)).AsSByte(), Vector64.Create((sbyte)32));
+            Vector128<short> l16 = AdvSimd.SignExtendWideningLower(ls);
+            Vector128<int> sumi = AdvSimd.MultiplyAdd(AdvSimd.Multiply(s03, AdvSimd.SignExtendWideningLower(l16.GetLower())), s47, AdvSimd.SignExtendWideningUpper(l16));
+            acc = AdvSimd.FusedMultiplyAdd(acc, AdvSimd.ConvertToSingle(sumi), Vector128.Create(d));
+        }
+        return Vector128.Sum(acc);
+    }
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
@@ -139,6 +140,138 @@ internal static unsafe class DotVector128KQuants
                     sumi += Group((l0 >>> 4) | (h & m30), yy + 64, sc[k + 4]);
                     sumi += Group((l1 >>> 4) | ((h >>> 2) & m30), yy + 96, sc[k + 6]);
                 }
+            }
+            acc = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(sumi), Vector128.Create(d), acc);
+        }
+        return Vector128.Sum(acc);
+    }
+    /// <summary>
+    /// IQ4_XS's 8 six-bit scales ls (0..63, byte j = sub-block j): scales_l's nibbles and scales_h's 2-bit fields spread to
+    /// one byte each with three shift-or-mask steps apiece (no per-sub-block shifts by variable amounts).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static ulong Iq4XsScales(byte* w)
+    {
+        ulong l = Unsafe.ReadUnaligned<uint>(w + 4), h = Unsafe.ReadUnaligned<ushort>(w + 2);
+        l = (l | (l << 16)) & 0x0000FFFF0000FFFFUL;  // 16-bit halves → 32-bit slots
+        l = (l | (l << 8)) & 0x00FF00FF00FF00FFUL;   // bytes → 16-bit slots
+        l = (l | (l << 4)) & 0x0F0F0F0F0F0F0F0FUL;   // nibbles → bytes (low nibble first)
+        h = (h | (h << 24)) & 0x000000FF000000FFUL;
+        h = (h | (h << 12)) & 0x000F000F000F000FUL;
+        h = (h | (h << 6)) & 0x0303030303030303UL;
+        return l | (h << 4);
+    }
+
+    /// <summary>Q3_K's 16 six-bit scales (0..63, not yet − 32) from the 12 packed bytes: ggml's kmask unpacking on 32-bit
+    /// words, byte g = <see cref="DotScalar.Q3_KScale"/>(g) + 32.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector128<byte> Q3_KScales(byte* sc12)
+    {
+        uint u0 = Unsafe.ReadUnaligned<uint>(sc12), u1 = Unsafe.ReadUnaligned<uint>(sc12 + 4), u2 = Unsafe.ReadUnaligned<uint>(sc12 + 8);
+        const uint Low4 = 0x0f0f0f0f, Low2 = 0x03030303;
+        return Vector128.Create((u0 & Low4) | ((u2 & Low2) << 4), (u1 & Low4) | (((u2 >> 2) & Low2) << 4),
+                                ((u0 >> 4) & Low4) | (((u2 >> 4) & Low2) << 4), ((u1 >> 4) & Low4) | (((u2 >> 6) & Low2) << 4)).AsByte();
+    }
+
+    /// <summary>
+    /// Q2_K groups g and g + 1 of a half (bits <paramref name="shift"/>.. of the i16 views q0 = qs[0..15], q1 = qs[16..31];
+    /// even/odd elements straight from the i16 lanes). Per group the i16 lanes hold 2 products (≤ 2·3·127) times the
+    /// scale (≤ 15, broadcast from <paramref name="sc"/> by a constant shuffle): two groups add up in i16 (≤ 22860).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<int> Pair2(Vector128<short> q0, Vector128<short> q1, [ConstantExpected] int shift, sbyte* y, Vector128<short> sc, [ConstantExpected] short g)
+    {
+        Vector128<short> m3 = Vector128.Create((short)3);
+        Vector128<short> p = Mul16((q0 >>> shift) & m3, (q0 >>> (shift + 8)) & m3, y) * Vector128.Shuffle(sc, Vector128.Create(g))
+                           + Mul16((q1 >>> shift) & m3, (q1 >>> (shift + 8)) & m3, y + 16) * Vector128.Shuffle(sc, Vector128.Create((short)(g + 1)));
+        return Widen32(p);
+    }
+
+    // Q2_K · Q8_K: 16 groups of 16 (y order), byte g of scales = 4-bit scale | 4-bit min << 4, values 0..3.
+    public static float Q2_K(byte* w, byte* a, int n)
+    {
+        Vector128<float> acc = default;
+        float mins = 0;
+        Vector128<byte> m4 = Vector128.Create((byte)15);
+        for (int b = 0; b < n / 256; b++, w += 84, a += 292)
+        {
+            float da = *(float*)a;
+            sbyte* y = (sbyte*)(a + 4);
+            Vector128<byte> scb = Vector128.Load(w);
+            // min term: mn·bsum ≤ 15·16·127 fits i16, pair sums widen to i32.
+            (Vector128<ushort> mn0, Vector128<ushort> mn1) = Vector128.Widen(scb >>> 4);
+            Vector128<short> bs0 = Vector128.Load((short*)(a + 260)), bs1 = Vector128.Load((short*)(a + 276));
+            mins += da * Fp16.Load(w + 82) * Vector128.Sum(Widen32(bs0 * mn0.AsInt16()) + Widen32(bs1 * mn1.AsInt16()));
+
+            (Vector128<ushort> sc0, Vector128<ushort> sc1) = Vector128.Widen(scb & m4);
+            Vector128<short> q0 = Vector128.Load((short*)(w + 16)), q1 = Vector128.Load((short*)(w + 32));
+            Vector128<int> sumi = Pair2(q0, q1, 0, y, sc0.AsInt16(), 0) + Pair2(q0, q1, 2, y + 32, sc0.AsInt16(), 2)
+                                + Pair2(q0, q1, 4, y + 64, sc0.AsInt16(), 4) + Pair2(q0, q1, 6, y + 96, sc0.AsInt16(), 6);
+            q0 = Vector128.Load((short*)(w + 48)); q1 = Vector128.Load((short*)(w + 64));
+            sumi += Pair2(q0, q1, 0, y + 128, sc1.AsInt16(), 0) + Pair2(q0, q1, 2, y + 160, sc1.AsInt16(), 2)
+                  + Pair2(q0, q1, 4, y + 192, sc1.AsInt16(), 4) + Pair2(q0, q1, 6, y + 224, sc1.AsInt16(), 6);
+            acc = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(sumi), Vector128.Create(da * Fp16.Load(w + 80)), acc);
+        }
+        return Vector128.Sum(acc) - mins;
+    }
+
+    /// <summary>
+    /// Q3_K groups g and g + 1 of a half: value ((q >> 2k) &amp; 3 | (bit k of hm) &lt;&lt; 2) − 4 in −4..3 as signed bytes (q0/q1:
+    /// qs[0..15]/[16..31], hm0/hm1 the hmask bytes shifted so the half's first bit is bit 0). Per group the i16 lanes hold 2
+    /// products (|·| ≤ 2·4·127) times the signed scale (|·| ≤ 32, broadcast by a constant shuffle): ≤ 32512, one group per widening.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<int> Pair3(Vector128<byte> q0, Vector128<byte> q1, Vector128<byte> hm0, Vector128<byte> hm1, [ConstantExpected] int k,
+                                        sbyte* y, Vector128<short> sc, [ConstantExpected] short g)
+    {
+        Vector128<byte> m3 = Vector128.Create((byte)3), b2 = Vector128.Create((byte)4);
+        Vector128<short> v0 = ((((q0 >>> 2 * k) & m3) | (((hm0 >>> k) << 2) & b2)) - b2).AsInt16();
+        Vector128<short> v1 = ((((q1 >>> 2 * k) & m3) | (((hm1 >>> k) << 2) & b2)) - b2).AsInt16();
+        return Widen32(Mul16((v0 << 8) >> 8, v0 >> 8, y) * Vector128.Shuffle(sc, Vector128.Create(g)))
+             + Widen32(Mul16((v1 << 8) >> 8, v1 >> 8, y + 16) * Vector128.Shuffle(sc, Vector128.Create((short)(g + 1))));
+    }
+
+    // Q3_K · Q8_K: 16 groups of 16 (y order) with signed 6-bit scales; two halves of 128 (qs +32, hmask bits +4).
+    public static float Q3_K(byte* w, byte* a, int n)
+    {
+        Vector128<float> acc = default;
+        for (int b = 0; b < n / 256; b++, w += 110, a += 292)
+        {
+            float d = *(float*)a * Fp16.Load(w + 108);
+            sbyte* y = (sbyte*)(a + 4);
+            (Vector128<short> sc0, Vector128<short> sc1) = Vector128.Widen((Q3_KScales(w + 96) - Vector128.Create((byte)32)).AsSByte());
+            Vector128<byte> hm0 = Vector128.Load(w), hm1 = Vector128.Load(w + 16);
+            Vector128<byte> q0 = Vector128.Load(w + 32), q1 = Vector128.Load(w + 48);
+            Vector128<int> sumi = Pair3(q0, q1, hm0, hm1, 0, y, sc0, 0) + Pair3(q0, q1, hm0, hm1, 1, y + 32, sc0, 2)
+                                + Pair3(q0, q1, hm0, hm1, 2, y + 64, sc0, 4) + Pair3(q0, q1, hm0, hm1, 3, y + 96, sc0, 6);
+            q0 = Vector128.Load(w + 64); q1 = Vector128.Load(w + 80); hm0 >>>= 4; hm1 >>>= 4;
+            sumi += Pair3(q0, q1, hm0, hm1, 0, y + 128, sc1, 0) + Pair3(q0, q1, hm0, hm1, 1, y + 160, sc1, 2)
+                  + Pair3(q0, q1, hm0, hm1, 2, y + 192, sc1, 4) + Pair3(q0, q1, hm0, hm1, 3, y + 224, sc1, 6);
+            acc = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(sumi), Vector128.Create(d), acc);
+        }
+        return Vector128.Sum(acc);
+    }
+
+    // IQ4_XS · Q8_K: 8 sub-blocks of 32, nibble → kvalues_iq4nl by a 16-entry byte shuffle (indices 0..15, so the native
+    // form is exact), scale ls − 32. Grid values reach −127: 2 products per i16 lane (≤ 2·127·127 < 2^15), then widen.
+    public static float IQ4_XS(byte* w, byte* a, int n)
+    {
+        Vector128<float> acc = default;
+        Vector128<sbyte> grid = Vector128.Create((sbyte)-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113);
+        Vector128<byte> m4 = Vector128.Create((byte)15);
+        for (int b = 0; b < n / 256; b++, w += 136, a += 292)
+        {
+            float d = *(float*)a * Fp16.Load(w);
+            sbyte* y = (sbyte*)(a + 4);
+            ulong ls = Iq4XsScales(w);
+            Vector128<int> sumi = default;
+            for (int j = 0; j < 8; j++, y += 32, ls >>= 8)
+            {
+                Vector128<byte> q = Vector128.Load(w + 8 + 16 * j);
+                Vector128<short> lo = Vector128.ShuffleNative(grid, (q & m4).AsSByte()).AsInt16();
+                Vector128<short> hi = Vector128.ShuffleNative(grid, (q >>> 4).AsSByte()).AsInt16();
+                Vector128<int> p = Widen32(Mul16((lo << 8) >> 8, lo >> 8, y)) + Widen32(Mul16((hi << 8) >> 8, hi >> 8, y + 16));
+                sumi += p * Vector128.Create((int)(ls & 0xff) - 32);
             }
             acc = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(sumi), Vector128.Create(d), acc);
         }

@@ -6,7 +6,7 @@ namespace Kimi.Cpu.Tests.Kernels;
 
 /// <summary>
 /// Worst-case rows for the integer accumulators: every quant byte set to one pattern (0xFF: the largest unsigned values,
-/// 0x00: the most negative ones for offset formats such as Q6_K's −32), Q6_K scales at −128, and activations that quantize
+/// 0x00: the most negative ones for offset formats such as Q6_K's −32, and Q3_K's and IQ4_XS's scales at −32), Q6_K scales at −128, and activations that quantize
 /// to ±127 everywhere. SIMD kernels that add several products in i16 lanes (NEON smlal, the Vector128 paths) overflow
 /// here first. Shared by the xUnit tests and tests/neon/KernelCheck.
 /// </summary>
@@ -49,6 +49,18 @@ internal static class KernelExtremes
                 case GgmlType.IQ1_M:
                     KernelTestData.WriteIq1MScale(blk, d);
                     break;
+                case GgmlType.Q2_K:
+                    // dmin ≠ d: with d = dmin the 0x55 row (scale 5, min 5, q 1) dequantizes to exact zeros while the kernels'
+                    // two float terms d·Σ and dmin·Σ do not cancel bit-exactly, and the test's tolerance (of Σ|w·a|) would be 0.
+                    BinaryPrimitives.WriteUInt16LittleEndian(blk[80..], d);
+                    BinaryPrimitives.WriteUInt16LittleEndian(blk[82..], HalfConvert.FloatToHalf(0.003f));
+                    break;
+                case GgmlType.Q3_K:
+                    BinaryPrimitives.WriteUInt16LittleEndian(blk[108..], d);
+                    break;
+                case GgmlType.IQ4_XS:
+                    BinaryPrimitives.WriteUInt16LittleEndian(blk, d);
+                    break;
                 case GgmlType.TQ1_0:
                     BinaryPrimitives.WriteUInt16LittleEndian(blk[52..], d);
                     break;
@@ -66,5 +78,5 @@ internal static class KernelExtremes
     public static IEnumerable<GgmlType> Types() => KernelTestData.MatMulTypes.Where(t => t is GgmlType.Q4_0 or GgmlType.Q4_1
         or GgmlType.Q5_0 or GgmlType.Q5_1 or GgmlType.Q8_0 or GgmlType.IQ4_NL or GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K
         or GgmlType.IQ2_XXS or GgmlType.IQ2_XS or GgmlType.IQ2_S or GgmlType.IQ3_XXS or GgmlType.IQ3_S or GgmlType.IQ1_S
-        or GgmlType.IQ1_M or GgmlType.TQ1_0 or GgmlType.TQ2_0);
+        or GgmlType.IQ1_M or GgmlType.TQ1_0 or GgmlType.TQ2_0 or GgmlType.Q2_K or GgmlType.Q3_K or GgmlType.IQ4_XS);
 }
