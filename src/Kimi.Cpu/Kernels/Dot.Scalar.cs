@@ -144,46 +144,31 @@ internal static unsafe class DotScalar
     }
 
     // Q4_K · Q8_K: 8 sub-blocks of 32 with 6-bit scale/min; Σ da·(dw·Σ sc·Σ q·qa − dmin·Σ mn·Σ qa), Σ qa from bsums.
-    public static float Q4_K(byte* w, byte* a, int n)
-    {
-        float s = 0;
-        for (int b = 0; b < n / 256; b++, w += 144, a += 292)
-        {
-            float da = *(float*)a; sbyte* y = (sbyte*)(a + 4); short* bsums = (short*)(a + 260);
-            int sumi = 0, summ = 0;
-            for (int c = 0; c < 4; c++)
-            {
-                byte* qs = w + 16 + 32 * c;
-                int s0 = 0, s1 = 0;
-                for (int l = 0; l < 32; l++) { s0 += (qs[l] & 15) * y[64 * c + l]; s1 += (qs[l] >> 4) * y[64 * c + 32 + l]; }
-                ScaleMinK4(2 * c, w + 4, out int sc0, out int mn0);
-                ScaleMinK4(2 * c + 1, w + 4, out int sc1, out int mn1);
-                sumi += sc0 * s0 + sc1 * s1;
-                summ += mn0 * (bsums[4 * c] + bsums[4 * c + 1]) + mn1 * (bsums[4 * c + 2] + bsums[4 * c + 3]);
-            }
-            s += da * Fp16.Load(w) * sumi - da * Fp16.Load(w + 2) * summ;
-        }
-        return s;
-    }
+    public static float Q4_K(byte* w, byte* a, int n) => Q4_5K(w, a, n, five: false);
 
     // Q5_K · Q8_K: Q4_K plus a fifth bit from qh (chunk c: bit 2c for the low nibbles, bit 2c+1 for the high).
-    public static float Q5_K(byte* w, byte* a, int n)
+    public static float Q5_K(byte* w, byte* a, int n) => Q4_5K(w, a, n, five: true);
+
+    /// <summary>Q4_K (144-byte blocks: d, dmin, scales[12], qs[128]) or Q5_K (176: the same with qh[32] before qs).</summary>
+    private static float Q4_5K(byte* w, byte* a, int n, bool five)
     {
+        int size = five ? 176 : 144, qsOffset = five ? 48 : 16;
         float s = 0;
-        for (int b = 0; b < n / 256; b++, w += 176, a += 292)
+        for (int b = 0; b < n / 256; b++, w += size, a += 292)
         {
             float da = *(float*)a; sbyte* y = (sbyte*)(a + 4); short* bsums = (short*)(a + 260);
             byte* qh = w + 16;
             int sumi = 0, summ = 0;
             for (int c = 0; c < 4; c++)
             {
-                byte* qs = w + 48 + 32 * c;
+                byte* qs = w + qsOffset + 32 * c;
                 int s0 = 0, s1 = 0;
                 for (int l = 0; l < 32; l++)
                 {
                     // fifth bit shifted into place (no data-dependent branch: the bits are random)
-                    s0 += ((qs[l] & 15) | ((qh[l] >> (2 * c)) & 1) << 4) * y[64 * c + l];
-                    s1 += ((qs[l] >> 4) | ((qh[l] >> (2 * c + 1)) & 1) << 4) * y[64 * c + 32 + l];
+                    int h0 = five ? ((qh[l] >> (2 * c)) & 1) << 4 : 0, h1 = five ? ((qh[l] >> (2 * c + 1)) & 1) << 4 : 0;
+                    s0 += ((qs[l] & 15) | h0) * y[64 * c + l];
+                    s1 += ((qs[l] >> 4) | h1) * y[64 * c + 32 + l];
                 }
                 ScaleMinK4(2 * c, w + 4, out int sc0, out int mn0);
                 ScaleMinK4(2 * c + 1, w + 4, out int sc1, out int mn1);

@@ -60,10 +60,7 @@ internal static unsafe class Fp16
             // Words 0, 17, 34, 51 of each 128-byte window (indices ≥ 32 pick from the second 64 bytes): the window at p
             // gives lanes 0-3, the one at p + 136 lanes 4-7.
             Vector512<ushort> idx = Vector512.Create((ushort)0, 17, 34, 51, 0, 17, 34, 51, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
-            Vector512<ushort> lo = Avx512BW.PermuteVar32x16x2(Vector512.Load((ushort*)p), idx, Vector512.Load((ushort*)(p + 64)));
-            Vector512<ushort> hi = Avx512BW.PermuteVar32x16x2(Vector512.Load((ushort*)(p + 136)), idx, Vector512.Load((ushort*)(p + 200)));
-            Vector128<ushort> h = Sse41.Blend(lo.GetLower().GetLower(), hi.GetLower().GetLower(), 0xF0);
-            return ToFloat(Avx2.ConvertToVector256Int32(h).AsUInt32());
+            return ToFloat(Avx2.ConvertToVector256Int32(PickWindows(p, 136, idx).GetLower()).AsUInt32());
         }
         return Gather8(p, 34);
     }
