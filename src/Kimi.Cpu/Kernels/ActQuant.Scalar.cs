@@ -19,10 +19,12 @@ internal static unsafe class ActQuantScalar
         Q8_0Sidecar(y, n / 32);
     }
 
-    /// <summary>Fills the floats after nb Q8_0 blocks: da[b] = fp16 scale as fp32, c8[b] = da[b]·(8·Σq).</summary>
+    /// <summary>Fills the sidecar after nb Q8_0 blocks: da[b] = fp16 scale as fp32, c8[b] = da[b]·(8·Σq), and the pair
+    /// copy of the quants (<see cref="ActivationFormat.Q8_0Pairs"/>).</summary>
     internal static void Q8_0Sidecar(byte* row, int nb)
     {
         float* da = ActivationFormat.Q8_0Scales(row, nb), c8 = da + nb;
+        byte* pairs = ActivationFormat.Q8_0Pairs(row, nb);
         for (int b = 0; b < nb; b++)
         {
             byte* blk = row + 34 * b;
@@ -30,6 +32,18 @@ internal static unsafe class ActQuantScalar
             for (int j = 0; j < 32; j++) sum += (sbyte)blk[2 + j];
             da[b] = Fp16.Load(blk);
             c8[b] = da[b] * (8 * sum);
+            byte* dst = pairs + 64 * (b >> 1) + 16 * (b & 1);
+            Buffer.MemoryCopy(blk + 2, dst, 16, 16);
+            Buffer.MemoryCopy(blk + 18, dst + 32, 16, 16);
+        }
+        // The alignment gap before the pair copy and an odd last block's partner are zeros: a converted row's bytes are a
+        // function of its input alone.
+        new Span<byte>(row + 42L * nb, (int)(pairs - (row + 42L * nb))).Clear();
+        if ((nb & 1) != 0)
+        {
+            byte* dst = pairs + 64 * (nb >> 1) + 16;
+            new Span<byte>(dst, 16).Clear();
+            new Span<byte>(dst + 32, 16).Clear();
         }
     }
 

@@ -5,8 +5,10 @@ namespace Kimi.Cpu.Kernels;
 /// <summary>
 /// The format an activation row is converted to before it meets a weight row (ggml's <c>vec_dot_type</c>, spec §4.10).
 /// Q8_0 / Q8_1 / Q8_K rows are stored in ggml's block layout, so the Quants dequantizer reads them.
-/// A Q8_0 row of nb blocks is followed by two float arrays the SIMD kernels use instead of re-deriving them for every
-/// weight row: <c>da[nb]</c> (each block's fp16 scale as fp32) and <c>c8[nb] = da·(8·Σq)</c> (the Q4_0 "−8" term).
+/// A Q8_0 row of nb blocks is followed by a sidecar the SIMD kernels use instead of re-deriving it for every weight row:
+/// <c>da[nb]</c> (each block's fp16 scale as fp32), <c>c8[nb] = da·(8·Σq)</c> (the Q4_0 "−8" term), and, 64-byte aligned
+/// relative to the row, the quants again in block pairs (<see cref="Q8_0Pairs"/>) so that a 256-bit Q4_0 kernel can put
+/// two blocks' nibbles in one register.
 /// F16 and BF16 activations are stored as fp32 values already rounded to fp16/bf16: the products are the same numbers
 /// as ggml's fp16·fp16 dot, and the kernel does not convert the activation again for every weight row.
 /// </summary>
@@ -29,6 +31,15 @@ public static class ActivationFormat
     /// <summary>Sidecar of a Q8_0 activation row: per-block fp32 scales, then per-block <c>da·8·Σq</c>.</summary>
     internal static unsafe float* Q8_0Scales(byte* row, int blocks) => (float*)(row + 34L * blocks);
 
+    /// <summary>
+    /// The pair copy of a Q8_0 activation row: for blocks 2k and 2k+1, 64 bytes <c>[q_2k[0..16), q_2k+1[0..16),
+    /// q_2k[16..32), q_2k+1[16..32)]</c> — the partners of the low and of the high nibbles of two Q4_0 blocks loaded side by
+    /// side. An odd last block gets zeros as its partner. Starts 64-byte aligned relative to the row.
+    /// </summary>
+    internal static unsafe byte* Q8_0Pairs(byte* row, int blocks) => row + Q8_0PairsOffset(blocks);
+
+    private static long Q8_0PairsOffset(int blocks) => (42L * blocks + 63) & ~63L;
+
     /// <summary>Bytes one converted activation row of <paramref name="cols"/> values takes in the scratch.</summary>
     public static long RowBytes(GgmlType weight, int cols)
     {
@@ -36,7 +47,7 @@ public static class ActivationFormat
         return a switch
         {
             GgmlType.F32 or GgmlType.F16 or GgmlType.BF16 => 4L * cols,
-            GgmlType.Q8_0 => GgmlTypeInfo.RowBytes(a, cols) + 8L * (cols / 32),
+            GgmlType.Q8_0 => Q8_0PairsOffset(cols / 32) + 64L * ((cols / 32 + 1) / 2),
             _ => GgmlTypeInfo.RowBytes(a, cols),
         };
     }

@@ -36,11 +36,20 @@ internal static unsafe class Fp16
     /// 144 bytes of the 8 blocks. Real weights' scales are spread over thousands of fp16 values, so per-block table lookups
     /// miss the cache once weights stream from RAM (Q4_0 GEMV: 7.7 GB/s with random scales against 16 GB/s with 256
     /// distinct ones); this touches only the weight lines the block loop reads anyway. With AVX-512 BW the 8 words are
-    /// picked out of the first 128 bytes with one vpermt2w; otherwise one vpgatherdd (slow on Zen 4, fine on Intel).
+    /// picked out of the first 128 bytes with one vpermt2b (AVX-512 VBMI) or vpermt2w (BW); otherwise one vpgatherdd (slow on
+    /// Zen 4, fine on Intel).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Scales8Q4_0(byte* p)
     {
+        if (Avx512Vbmi.IsSupported)
+        {
+            // vpermt2b puts scale k's two bytes straight into the high half of 32-bit lane k (the low half is ignored):
+            // no zero-extension, and the sign is already in place (ToFloatHigh).
+            Vector512<byte> idx = Vector512.Create((byte)0, 0, 0, 1, 0, 0, 18, 19, 0, 0, 36, 37, 0, 0, 54, 55, 0, 0, 72, 73, 0, 0, 90, 91, 0, 0, 108, 109, 0, 0, 126, 127,
+                0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+            return ToFloatHigh(Avx512Vbmi.PermuteVar64x8x2(Vector512.Load(p), idx, Vector512.Load(p + 64)).GetLower().AsUInt32());
+        }
         if (Avx512BW.IsSupported)
         {
             Vector512<ushort> idx = Vector512.Create((ushort)0, 9, 18, 27, 36, 45, 54, 63, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
@@ -51,18 +60,15 @@ internal static unsafe class Fp16
     }
 
     /// <summary>The fp16 scales of 8 consecutive Q8_0 blocks (34 bytes apart), as <see cref="Scales8Q4_0"/>; reads only
-    /// inside the 272 bytes of the 8 blocks (two 128-byte windows, 4 scales each).</summary>
+    /// the 8 scales. The 16 bytes are gathered with scalar loads and shifts in general registers (idle in these kernels)
+    /// and moved over as two 64-bit words: measured 10 % faster in the Q8_0 dot than two vpermt2b of four 64-byte loads,
+    /// which span the 272 bytes of the 8 blocks for 16 bytes of scales.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Scales8Q8_0(byte* p)
     {
-        if (Avx512BW.IsSupported)
-        {
-            // Words 0, 17, 34, 51 of each 128-byte window (indices ≥ 32 pick from the second 64 bytes): the window at p
-            // gives lanes 0-3, the one at p + 136 lanes 4-7.
-            Vector512<ushort> idx = Vector512.Create((ushort)0, 17, 34, 51, 0, 17, 34, 51, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
-            return ToFloat(Avx2.ConvertToVector256Int32(PickWindows(p, 136, idx).GetLower()).AsUInt32());
-        }
-        return Gather8(p, 34);
+        ulong q0 = *(ushort*)p | ((ulong)*(ushort*)(p + 34) << 16) | ((ulong)*(ushort*)(p + 68) << 32) | ((ulong)*(ushort*)(p + 102) << 48);
+        ulong q1 = *(ushort*)(p + 136) | ((ulong)*(ushort*)(p + 170) << 16) | ((ulong)*(ushort*)(p + 204) << 32) | ((ulong)*(ushort*)(p + 238) << 48);
+        return ToFloat(Avx2.ConvertToVector256Int32(Vector128.Create(q0, q1).AsUInt16()).AsUInt32());
     }
 
     /// <summary>The fp16 scales of 8 consecutive Q5_0 blocks (22 bytes apart), as <see cref="Scales8Q4_0"/>; reads only
@@ -176,6 +182,18 @@ internal static unsafe class Fp16
         Vector256<float> special = (em + Vector256.Create(224u << 23)).AsSingle();
         Vector256<float> mag = Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(em, Vector256.Create(ExpInfShifted)).AsSingle(), special, scaled);
         return (mag.AsUInt32() | ((h & Vector256.Create(0x8000u)) << 16)).AsSingle();
+    }
+
+    /// <summary><see cref="ToFloat(Vector256{uint})"/> for lanes holding the fp16 bits in their high 16 bits (low 16 ignored):
+    /// two operations fewer (no zero-extension, sign already at bit 31).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> ToFloatHigh(Vector256<uint> v)
+    {
+        Vector256<uint> em = (v & Vector256.Create(0x7fff0000u)) >>> 3;
+        Vector256<float> scaled = em.AsSingle() * Vector256.Create(0x77800000u).AsSingle();
+        Vector256<float> special = (em + Vector256.Create(224u << 23)).AsSingle();
+        Vector256<float> mag = Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(em, Vector256.Create(ExpInfShifted)).AsSingle(), special, scaled);
+        return (mag.AsUInt32() | (v & Vector256.Create(0x80000000u))).AsSingle();
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

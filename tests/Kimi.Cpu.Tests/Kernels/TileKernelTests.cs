@@ -60,4 +60,43 @@ public unsafe class TileKernelTests
             }
         }
     }
+
+    /// <summary>Batch invariance at the kernel level: every tile output is the set's one-token dot of its pair, bit for
+    /// bit, for every block count up to two whole 8-block windows plus each possible tail (pairs, a lone last block).</summary>
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void TileEqualsTheSetsDotBitForBit(GgmlType type, KernelIsa isa)
+    {
+        KernelSet k = KernelSet.Create(isa);
+        var rng = new Random(23 + (int)type);
+        byte** wp = stackalloc byte*[4];
+        byte** ap = stackalloc byte*[4];
+        float* y = stackalloc float[16];
+        for (int nb = 1; nb <= 24; nb++)
+        {
+            int cols = 32 * nb;
+            var w = new byte[4][];
+            var a = new byte[4][];
+            for (int i = 0; i < 4; i++)
+            {
+                w[i] = KernelTestData.WeightRow(rng, type, cols);
+                float[] x = KernelTestData.Activations(rng, cols);
+                a[i] = new byte[ActivationFormat.RowBytes(type, cols)];
+                fixed (float* px = x) fixed (byte* pa = a[i]) k.Quantizer(type)(px, pa, cols);
+            }
+            fixed (byte* w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3], a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3])
+            {
+                wp[0] = w0; wp[1] = w1; wp[2] = w2; wp[3] = w3;
+                ap[0] = a0; ap[1] = a1; ap[2] = a2; ap[3] = a3;
+                k.Tiles4x4[(int)type](wp, ap, cols, y);
+                for (int r = 0; r < 4; r++)
+                    for (int t = 0; t < 4; t++)
+                    {
+                        float dot = k.Dot(type)(wp[r], ap[t], cols);
+                        Assert.True(BitConverter.SingleToInt32Bits(dot) == BitConverter.SingleToInt32Bits(y[4 * r + t]),
+                            $"{type} {isa} blocks={nb} row {r} token {t}: tile {y[4 * r + t]} vs dot {dot}");
+                    }
+            }
+        }
+    }
 }
