@@ -79,8 +79,9 @@ internal static unsafe class TileAvx2
     // multiply run once per two blocks (measured 1.7× the one-block-per-register loop in L1, which spent its time on them).
     // Scale vector of unit k: [s_2k ×4, s_2k+1 ×4], s = dw·da, from the window's 8 products by one vpermps.
     //
-    // Per (row, token) pair, units (block pairs; an odd last block is a unit with a zero partner) go in groups of two:
-    // t = P_k·S_k, t = fma(P_k+1, S_k+1, t), acc += t; a last single unit adds P·S. The "−8" term Σ dw·c8 is a vector fma
+    // Per (row, token) pair, units (block pairs; an odd last block is a unit with a zero partner) alternate between two
+    // accumulators: even units acc0 = fma(P, S, acc0), odd units acc1 (measured 6 % faster than summing each pair of
+    // units first), result Σ(acc0 + acc1) − Σ dw·c8. The "−8" term Σ dw·c8 is a vector fma
     // per whole window of 8 blocks, then the blocks past the last whole window one by one. Tile and dot run exactly this
     // sequence, so an output never depends on how a batch is tiled.
 
@@ -130,11 +131,10 @@ internal static unsafe class TileAvx2
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> UnitScale(Vector256<float> pv, Vector256<int> unit) => Avx2.PermuteVar8x32(pv, unit);
 
-    /// <summary>One group of two units for one (row, token) pair: acc + (P0·S0 + P1·S1) with the fma order above.</summary>
+    /// <summary>acc = fma(unit's dots, its scale vector, acc).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Group2(Vector256<byte> lo0, Vector256<byte> hi0, Vector256<byte> lo1, Vector256<byte> hi1,
-        Vector256<float> s0, Vector256<float> s1, byte* q, Vector256<short> ones, Vector256<float> acc) =>
-        acc + Fma.MultiplyAdd(PairDot(lo1, hi1, q + 64, ones), s1, PairDot(lo0, hi0, q, ones) * s0);
+    private static Vector256<float> Unit(Vector256<byte> lo, Vector256<byte> hi, byte* q, Vector256<short> ones, Vector256<float> scale, Vector256<float> acc) =>
+        Fma.MultiplyAdd(PairDot(lo, hi, q, ones), scale, acc);
 
     /// <summary>
     /// Scale products of the blocks past the last whole window (rem &lt; 8 of them, at w): pv lanes 0..rem-1 = dw·da, the
@@ -152,29 +152,22 @@ internal static unsafe class TileAvx2
         return Vector256.Load(pv);
     }
 
-    /// <summary>The blocks past the last whole window for one pair: units of the tail in groups of two, then a single one.
-    /// (Inlined: as a call, the accumulator it takes was kept in memory through the caller's whole loop.)</summary>
+    /// <summary>The blocks past the last whole window for one pair: its units alternate between acc0 and acc1 as in a
+    /// window (inlined: as a call, the accumulators it takes were kept in memory through the caller's whole loop).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Q4_0Tail(byte* w, byte* q, int rem, Vector256<float> pv, Vector256<float> acc)
+    private static void Q4_0Tail(byte* w, byte* q, int rem, Vector256<float> pv, ref Vector256<float> acc0, ref Vector256<float> acc1)
     {
         Q4Consts k4 = Q4Consts.Create();
-        int units = (rem + 1) / 2, k = 0;
-        for (; k + 2 <= units; k += 2, w += 72, q += 128)
-        {
-            Expand(w, k4.Low4, out var lo0, out var hi0);
-            Vector256<byte> lo1, hi1;
-            if (2 * k + 4 <= rem) Expand(w + 36, k4.Low4, out lo1, out hi1);
-            else ExpandLast(w + 36, k4.Low4, out lo1, out hi1);
-            acc = Group2(lo0, hi0, lo1, hi1, UnitScale(pv, k4.Unit0 + Vector256.Create(2 * k)), UnitScale(pv, k4.Unit1 + Vector256.Create(2 * k)), q, k4.Ones, acc);
-        }
-        if (k < units)
+        int units = (rem + 1) / 2;
+        for (int k = 0; k < units; k++, w += 36, q += 64)
         {
             Vector256<byte> lo, hi;
             if (2 * k + 2 <= rem) Expand(w, k4.Low4, out lo, out hi);
             else ExpandLast(w, k4.Low4, out lo, out hi);
-            acc += PairDot(lo, hi, q, k4.Ones) * UnitScale(pv, k4.Unit0 + Vector256.Create(2 * k));
+            Vector256<float> scale = UnitScale(pv, k4.Unit0 + Vector256.Create(2 * k));
+            if ((k & 1) == 0) acc0 = Unit(lo, hi, q, k4.Ones, scale, acc0);
+            else acc1 = Unit(lo, hi, q, k4.Ones, scale, acc1);
         }
-        return acc;
     }
 
     /// <summary>Q4_0 row · activation (the dot of the AVX2 set), with the per-pair arithmetic of <see cref="Q4_0x4x4"/>.</summary>
@@ -185,7 +178,7 @@ internal static unsafe class TileAvx2
         byte* q = ActivationFormat.Q8_0Pairs(a, nb);
         float* dwTail = stackalloc float[16];
         Q4Consts k4 = Q4Consts.Create();
-        Vector256<float> s = default, c = default;
+        Vector256<float> s0 = default, s1 = default, c = default;
         int b = 0;
         // The next window's weight scales are picked one iteration ahead: the pick's latency stays off the group chain.
         Vector256<float> next = nb >= 8 ? Fp16.Scales8Q4_0(w) : default;
@@ -195,21 +188,23 @@ internal static unsafe class TileAvx2
             if (b + 16 <= nb) next = Fp16.Scales8Q4_0(w + 144);
             Vector256<float> pv = dw * Vector256.Load(da + b);
             c = Fma.MultiplyAdd(dw, Vector256.Load(c8 + b), c);
-            Expand(w, k4.Low4, out var lo0, out var hi0);
-            Expand(w + 36, k4.Low4, out var lo1, out var hi1);
-            s = Group2(lo0, hi0, lo1, hi1, UnitScale(pv, k4.Unit0), UnitScale(pv, k4.Unit1), q, k4.Ones, s);
-            Expand(w + 72, k4.Low4, out lo0, out hi0);
-            Expand(w + 108, k4.Low4, out lo1, out hi1);
-            s = Group2(lo0, hi0, lo1, hi1, UnitScale(pv, k4.Unit2), UnitScale(pv, k4.Unit3), q + 128, k4.Ones, s);
+            Expand(w, k4.Low4, out var lo, out var hi);
+            s0 = Unit(lo, hi, q, k4.Ones, UnitScale(pv, k4.Unit0), s0);
+            Expand(w + 36, k4.Low4, out lo, out hi);
+            s1 = Unit(lo, hi, q + 64, k4.Ones, UnitScale(pv, k4.Unit1), s1);
+            Expand(w + 72, k4.Low4, out lo, out hi);
+            s0 = Unit(lo, hi, q + 128, k4.Ones, UnitScale(pv, k4.Unit2), s0);
+            Expand(w + 108, k4.Low4, out lo, out hi);
+            s1 = Unit(lo, hi, q + 192, k4.Ones, UnitScale(pv, k4.Unit3), s1);
         }
         float cs = Vector256.Sum(c);
         int rem = nb - b;
         if (rem > 0)
         {
-            s = Q4_0Tail(w, q, rem, TailScales(w, da + b, rem, dwTail, dwTail + 8), s);
+            Q4_0Tail(w, q, rem, TailScales(w, da + b, rem, dwTail, dwTail + 8), ref s0, ref s1);
             for (int i = 0; i < rem; i++) cs += dwTail[i] * c8[b + i];
         }
-        return Vector256.Sum(s) - cs;
+        return Vector256.Sum(s0 + s1) - cs;
     }
 
     /// <summary>4 Q4_0 rows × 4 tokens (<c>y[4·r + t]</c>), each pair with exactly the arithmetic of <see cref="Q4_0"/>.</summary>
@@ -220,7 +215,7 @@ internal static unsafe class TileAvx2
         byte** q = stackalloc byte*[4];
         Vector256<float>* pv = stackalloc Vector256<float>[16]; // [row][token]
         Vector256<float>* c = stackalloc Vector256<float>[16];
-        Vector256<float>* s = stackalloc Vector256<float>[16];
+        Vector256<float>* s = stackalloc Vector256<float>[32]; // acc0 of pair i at s[i], acc1 at s[16 + i]
         float* dwTail = stackalloc float[16];
         Q4Consts k4 = Q4Consts.Create();
         for (int t = 0; t < 4; t++)
@@ -228,7 +223,7 @@ internal static unsafe class TileAvx2
             da[t] = ActivationFormat.Q8_0Scales(a[t], nb);
             q[t] = ActivationFormat.Q8_0Pairs(a[t], nb);
         }
-        for (int i = 0; i < 16; i++) c[i] = s[i] = default;
+        for (int i = 0; i < 16; i++) c[i] = s[i] = s[16 + i] = default;
         int b = 0;
         for (; b + 8 <= nb; b += 8)
         {
@@ -251,10 +246,13 @@ internal static unsafe class TileAvx2
                 Expand(wr + 108, k4.Low4, out var lo3, out var hi3);
                 for (int t = 0; t < 4; t++)
                 {
-                    Vector256<float> p = pv[4 * r + t], acc = s[4 * r + t];
+                    int i = 4 * r + t;
+                    Vector256<float> p = pv[i];
                     byte* qt = q[t] + qo;
-                    acc = Group2(lo0, hi0, lo1, hi1, UnitScale(p, k4.Unit0), UnitScale(p, k4.Unit1), qt, k4.Ones, acc);
-                    s[4 * r + t] = Group2(lo2, hi2, lo3, hi3, UnitScale(p, k4.Unit2), UnitScale(p, k4.Unit3), qt + 128, k4.Ones, acc);
+                    Vector256<float> acc0 = Unit(lo0, hi0, qt, k4.Ones, UnitScale(p, k4.Unit0), s[i]);
+                    Vector256<float> acc1 = Unit(lo1, hi1, qt + 64, k4.Ones, UnitScale(p, k4.Unit1), s[16 + i]);
+                    s[i] = Unit(lo2, hi2, qt + 128, k4.Ones, UnitScale(p, k4.Unit2), acc0);
+                    s[16 + i] = Unit(lo3, hi3, qt + 192, k4.Ones, UnitScale(p, k4.Unit3), acc1);
                 }
             }
         }
@@ -262,16 +260,16 @@ internal static unsafe class TileAvx2
         for (int r = 0; r < 4; r++)
             for (int t = 0; t < 4; t++)
             {
+                int i = 4 * r + t;
                 byte* wr = w[r] + 18L * b;
-                float cs = Vector256.Sum(c[4 * r + t]);
-                Vector256<float> acc = s[4 * r + t];
+                float cs = Vector256.Sum(c[i]);
+                Vector256<float> acc0 = s[i], acc1 = s[16 + i];
                 if (rem > 0)
                 {
-                    float* dw = dwTail;
-                    acc = Q4_0Tail(wr, q[t] + 32L * b, rem, TailScales(wr, da[t] + b, rem, dw, dwTail + 8), acc);
-                    for (int i = 0; i < rem; i++) cs += dw[i] * da[t][nb + b + i];
+                    Q4_0Tail(wr, q[t] + 32L * b, rem, TailScales(wr, da[t] + b, rem, dwTail, dwTail + 8), ref acc0, ref acc1);
+                    for (int k = 0; k < rem; k++) cs += dwTail[k] * da[t][nb + b + k];
                 }
-                y[4 * r + t] = Vector256.Sum(acc) - cs;
+                y[i] = Vector256.Sum(acc0 + acc1) - cs;
             }
     }
 
