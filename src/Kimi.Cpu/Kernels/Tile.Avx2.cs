@@ -12,9 +12,9 @@ namespace Kimi.Cpu.Kernels;
 /// pair-by-pair dots).
 /// <para>
 /// Tile and dot run exactly the same per-(row, token) sequence, so an output never depends on how a batch is tiled: batch
-/// and step logits are the same bits. Q8_0: blocks in groups of 4, <c>t = p0·s0</c>, <c>t = fma(p_k, s_k, t)</c>,
-/// <c>acc += t</c> (p = the block's integer dot as float, s = dw·da), so the accumulator chain is one add per 4 blocks.
-/// Q4_0: two blocks per register (see the Q4_0 section). Block scales come 8 at a time (<see cref="Fp16.Scales8Q4_0"/>,
+/// and step logits are the same bits: each block's integer dot as floats (p) times its scale product (s = dw·da) goes into
+/// one of two accumulators, alternately, so the two fma chains hide each other's latency. Q4_0 puts two blocks in one
+/// register (see the Q4_0 section). Block scales come 8 at a time (<see cref="Fp16.Scales8Q4_0"/>,
 /// <see cref="Fp16.Scales8Q8_0"/>) and are multiplied by the 8 activation scales in one vmulps. Results equal
 /// <see cref="DotScalar"/> up to float summation order.
 /// </para>
@@ -36,19 +36,6 @@ internal static unsafe class TileAvx2
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<sbyte> Q(byte* block) => Vector256.Load((sbyte*)(block + 2));
-
-    /// <summary>One Q8_0 pair over 4 blocks: |w| (ax) and w (x) of each block for the sign trick.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Group4(Vector256<byte> ax0, Vector256<byte> ax1, Vector256<byte> ax2, Vector256<byte> ax3,
-        Vector256<sbyte> x0, Vector256<sbyte> x1, Vector256<sbyte> x2, Vector256<sbyte> x3,
-        Vector256<float> s0, Vector256<float> s1, Vector256<float> s2, Vector256<float> s3, byte* a, Vector256<float> acc)
-    {
-        Vector256<float> t = Cvt(AbsDot(ax0, x0, Q(a))) * s0;
-        t = Fma.MultiplyAdd(Cvt(AbsDot(ax1, x1, Q(a + 34))), s1, t);
-        t = Fma.MultiplyAdd(Cvt(AbsDot(ax2, x2, Q(a + 68))), s2, t);
-        t = Fma.MultiplyAdd(Cvt(AbsDot(ax3, x3, Q(a + 102))), s3, t);
-        return acc + t;
-    }
 
     /// <summary>
     /// Products of the Q8_0 weight scales of the window of blocks at w (8 blocks when <paramref name="whole"/>, else 4,
@@ -273,26 +260,22 @@ internal static unsafe class TileAvx2
             }
     }
 
-    /// <summary>The Q8_0 dot's 4-block group at w, scale products from lanes first..first+3 of pv (one vpermps each; for
-    /// Q8_0 this measured faster than broadcasts from a stack copy, for Q4_0 — whose nibble work already loads the
-    /// shuffle units — slower). The lane indices come in as locals (see Q4Consts).</summary>
+    // ---- Q8_0: per (row, token) pair, blocks alternate between two accumulators (even blocks acc0 = fma(p, s, acc0), odd
+    // ones acc1; measured 8 % faster than summing groups of 4 first), result Σ(acc0 + acc1). ----
+
+    /// <summary>A Q8_0 block's integer dot with the activation block at a, as 8 float lanes (sign trick for vpmaddubsw).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Group4Q8(byte* w, Vector256<float> pv, Vector256<int> i0, Vector256<int> i1, Vector256<int> i2,
-        Vector256<int> i3, byte* a, Vector256<float> s)
-    {
-        Vector256<sbyte> x0 = Q(w), x1 = Q(w + 34), x2 = Q(w + 68), x3 = Q(w + 102);
-        return Group4(Avx2.Abs(x0), Avx2.Abs(x1), Avx2.Abs(x2), Avx2.Abs(x3), x0, x1, x2, x3,
-            Avx2.PermuteVar8x32(pv, i0), Avx2.PermuteVar8x32(pv, i1), Avx2.PermuteVar8x32(pv, i2), Avx2.PermuteVar8x32(pv, i3), a, s);
-    }
+    private static Vector256<float> BlockQ8(Vector256<byte> absW, Vector256<sbyte> w, byte* a) => Cvt(AbsDot(absW, w, Q(a)));
 
     /// <summary>Q8_0 row · activation (the dot of the AVX2 set), with the per-pair arithmetic of <see cref="Q8_0x4x4"/>.</summary>
     public static float Q8_0(byte* w, byte* a, int n)
     {
         int nb = n / 32;
         float* d = ActivationFormat.Q8_0Scales(a, nb);
+        // Lane-broadcast patterns as locals: written inline, the JIT reloaded them from memory in every iteration.
         Vector256<int> i0 = Vector256.Create(0), i1 = Vector256.Create(1), i2 = Vector256.Create(2), i3 = Vector256.Create(3);
         Vector256<int> i4 = Vector256.Create(4), i5 = Vector256.Create(5), i6 = Vector256.Create(6), i7 = Vector256.Create(7);
-        Vector256<float> s = default;
+        Vector256<float> s0 = default, s1 = default;
         int b = 0;
         // The next window's weight scales are picked one iteration ahead (measured 12 % faster than in place).
         Vector256<float> next = nb >= 8 ? Fp16.Scales8Q8_0(w) : default;
@@ -300,94 +283,81 @@ internal static unsafe class TileAvx2
         {
             Vector256<float> pv = next * Vector256.Load(d + b);
             if (b + 16 <= nb) next = Fp16.Scales8Q8_0(w + 272);
-            s = Group4Q8(w, pv, i0, i1, i2, i3, a, s);
-            s = Group4Q8(w + 136, pv, i4, i5, i6, i7, a + 136, s);
-        }
-        for (; b + 4 <= nb; b += 4, w += 136, a += 136)
-        {
-            Vector256<float> pv = Vector256.Create(Fp16.Load(w) * d[b], Fp16.Load(w + 34) * d[b + 1], Fp16.Load(w + 68) * d[b + 2], Fp16.Load(w + 102) * d[b + 3], 0, 0, 0, 0);
-            s = Group4Q8(w, pv, i0, i1, i2, i3, a, s);
+            Vector256<sbyte> x = Q(w);
+            s0 = Fma.MultiplyAdd(BlockQ8(Avx2.Abs(x), x, a), Avx2.PermuteVar8x32(pv, i0), s0);
+            x = Q(w + 34);
+            s1 = Fma.MultiplyAdd(BlockQ8(Avx2.Abs(x), x, a + 34), Avx2.PermuteVar8x32(pv, i1), s1);
+            x = Q(w + 68);
+            s0 = Fma.MultiplyAdd(BlockQ8(Avx2.Abs(x), x, a + 68), Avx2.PermuteVar8x32(pv, i2), s0);
+            x = Q(w + 102);
+            s1 = Fma.MultiplyAdd(BlockQ8(Avx2.Abs(x), x, a + 102), Avx2.PermuteVar8x32(pv, i3), s1);
+            x = Q(w + 136);
+            s0 = Fma.MultiplyAdd(BlockQ8(Avx2.Abs(x), x, a + 136), Avx2.PermuteVar8x32(pv, i4), s0);
+            x = Q(w + 170);
+            s1 = Fma.MultiplyAdd(BlockQ8(Avx2.Abs(x), x, a + 170), Avx2.PermuteVar8x32(pv, i5), s1);
+            x = Q(w + 204);
+            s0 = Fma.MultiplyAdd(BlockQ8(Avx2.Abs(x), x, a + 204), Avx2.PermuteVar8x32(pv, i6), s0);
+            x = Q(w + 238);
+            s1 = Fma.MultiplyAdd(BlockQ8(Avx2.Abs(x), x, a + 238), Avx2.PermuteVar8x32(pv, i7), s1);
         }
         for (; b < nb; b++, w += 34, a += 34)
         {
             Vector256<sbyte> x = Q(w);
-            s += Cvt(AbsDot(Avx2.Abs(x), x, Q(a))) * Vector256.Create(Fp16.Load(w) * d[b]);
+            Vector256<float> p = BlockQ8(Avx2.Abs(x), x, a), scale = Vector256.Create(Fp16.Load(w) * d[b]);
+            if ((b & 1) == 0) s0 = Fma.MultiplyAdd(p, scale, s0);
+            else s1 = Fma.MultiplyAdd(p, scale, s1);
         }
-        return Vector256.Sum(s);
+        return Vector256.Sum(s0 + s1);
     }
 
+    /// <summary>4 Q8_0 rows × 4 tokens (<c>y[4·r + t]</c>), each pair with exactly the arithmetic of <see cref="Q8_0"/>.</summary>
     public static void Q8_0x4x4(byte** w, byte** a, int n, float* y)
     {
         int nb = n / 32;
-        float* ps = stackalloc float[128]; // [row][token][8]
+        float* ps = stackalloc float[128]; // [row][token][8]: the window's scale products
         float** d = stackalloc float*[4];
-        byte* w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3];
-        byte* a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
+        Vector256<float>* s = stackalloc Vector256<float>[32]; // acc0 of pair i at s[i], acc1 at s[16 + i]
+        for (int i = 0; i < 32; i++) s[i] = default;
         for (int t = 0; t < 4; t++) d[t] = ActivationFormat.Q8_0Scales(a[t], nb);
-        Vector256<float> s00 = default, s01 = default, s02 = default, s03 = default, s10 = default, s11 = default, s12 = default, s13 = default;
-        Vector256<float> s20 = default, s21 = default, s22 = default, s23 = default, s30 = default, s31 = default, s32 = default, s33 = default;
         int b = 0;
-        for (; b + 4 <= nb; b += 4, w0 += 136, w1 += 136, w2 += 136, w3 += 136, a0 += 136, a1 += 136, a2 += 136, a3 += 136)
+        for (; b + 4 <= nb; b += 4)
         {
+            long o = 34L * b;
             if ((b & 7) == 0)
             {
                 bool whole = b + 8 <= nb;
-                WindowScales(w0, whole, d, b, 4, ps);
-                WindowScales(w1, whole, d, b, 4, ps + 32);
-                WindowScales(w2, whole, d, b, 4, ps + 64);
-                WindowScales(w3, whole, d, b, 4, ps + 96);
+                for (int r = 0; r < 4; r++) WindowScales(w[r] + o, whole, d, b, 4, ps + 32 * r);
             }
-            float* p = ps + (b & 4);
-            Vector256<sbyte> x0 = Q(w0), x1 = Q(w0 + 34), x2 = Q(w0 + 68), x3 = Q(w0 + 102);
-            Vector256<byte> ax0 = Avx2.Abs(x0), ax1 = Avx2.Abs(x1), ax2 = Avx2.Abs(x2), ax3 = Avx2.Abs(x3);
-            s00 = Group4(ax0, ax1, ax2, ax3, x0, x1, x2, x3, B(p), B(p + 1), B(p + 2), B(p + 3), a0, s00);
-            s01 = Group4(ax0, ax1, ax2, ax3, x0, x1, x2, x3, B(p + 8), B(p + 9), B(p + 10), B(p + 11), a1, s01);
-            s02 = Group4(ax0, ax1, ax2, ax3, x0, x1, x2, x3, B(p + 16), B(p + 17), B(p + 18), B(p + 19), a2, s02);
-            s03 = Group4(ax0, ax1, ax2, ax3, x0, x1, x2, x3, B(p + 24), B(p + 25), B(p + 26), B(p + 27), a3, s03);
-            p += 32;
-            x0 = Q(w1); x1 = Q(w1 + 34); x2 = Q(w1 + 68); x3 = Q(w1 + 102);
-            ax0 = Avx2.Abs(x0); ax1 = Avx2.Abs(x1); ax2 = Avx2.Abs(x2); ax3 = Avx2.Abs(x3);
-            s10 = Group4(ax0, ax1, ax2, ax3, x0, x1, x2, x3, B(p), B(p + 1), B(p + 2), B(p + 3), a0, s10);
-            s11 = Group4(ax0, ax1, ax2, ax3, x0, x1, x2, x3, B(p + 8), B(p + 9), B(p + 10), B(p + 11), a1, s11);
-            s12 = Group4(ax0, ax1, ax2, ax3, x0, x1, x2, x3, B(p + 16), B(p + 17), B(p + 18), B(p + 19), a2, s12);
-            s13 = Group4(ax0, ax1, ax2, ax3, x0, x1, x2, x3, B(p + 24), B(p + 25), B(p + 26), B(p + 27), a3, s13);
-            p += 32;
-            x0 = Q(w2); x1 = Q(w2 + 34); x2 = Q(w2 + 68); x3 = Q(w2 + 102);
-            ax0 = Avx2.Abs(x0); ax1 = Avx2.Abs(x1); ax2 = Avx2.Abs(x2); ax3 = Avx2.Abs(x3);
-            s20 = Group4(ax0, ax1, ax2, ax3, x0, x1, x2, x3, B(p), B(p + 1), B(p + 2), B(p + 3), a0, s20);
-            s21 = Group4(ax0, ax1, ax2, ax3, x0, x1, x2, x3, B(p + 8), B(p + 9), B(p + 10), B(p + 11), a1, s21);
-            s22 = Group4(ax0, ax1, ax2, ax3, x0, x1, x2, x3, B(p + 16), B(p + 17), B(p + 18), B(p + 19), a2, s22);
-            s23 = Group4(ax0, ax1, ax2, ax3, x0, x1, x2, x3, B(p + 24), B(p + 25), B(p + 26), B(p + 27), a3, s23);
-            p += 32;
-            x0 = Q(w3); x1 = Q(w3 + 34); x2 = Q(w3 + 68); x3 = Q(w3 + 102);
-            ax0 = Avx2.Abs(x0); ax1 = Avx2.Abs(x1); ax2 = Avx2.Abs(x2); ax3 = Avx2.Abs(x3);
-            s30 = Group4(ax0, ax1, ax2, ax3, x0, x1, x2, x3, B(p), B(p + 1), B(p + 2), B(p + 3), a0, s30);
-            s31 = Group4(ax0, ax1, ax2, ax3, x0, x1, x2, x3, B(p + 8), B(p + 9), B(p + 10), B(p + 11), a1, s31);
-            s32 = Group4(ax0, ax1, ax2, ax3, x0, x1, x2, x3, B(p + 16), B(p + 17), B(p + 18), B(p + 19), a2, s32);
-            s33 = Group4(ax0, ax1, ax2, ax3, x0, x1, x2, x3, B(p + 24), B(p + 25), B(p + 26), B(p + 27), a3, s33);
+            for (int r = 0; r < 4; r++)
+            {
+                byte* wr = w[r] + o;
+                Vector256<sbyte> x0 = Q(wr), x1 = Q(wr + 34), x2 = Q(wr + 68), x3 = Q(wr + 102);
+                Vector256<byte> ax0 = Avx2.Abs(x0), ax1 = Avx2.Abs(x1), ax2 = Avx2.Abs(x2), ax3 = Avx2.Abs(x3);
+                for (int t = 0; t < 4; t++)
+                {
+                    int i = 4 * r + t;
+                    byte* at = a[t] + o;
+                    float* p = ps + 32 * r + 8 * t + (b & 4);
+                    Vector256<float> acc0 = Fma.MultiplyAdd(BlockQ8(ax0, x0, at), B(p), s[i]);
+                    Vector256<float> acc1 = Fma.MultiplyAdd(BlockQ8(ax1, x1, at + 34), B(p + 1), s[16 + i]);
+                    s[i] = Fma.MultiplyAdd(BlockQ8(ax2, x2, at + 68), B(p + 2), acc0);
+                    s[16 + i] = Fma.MultiplyAdd(BlockQ8(ax3, x3, at + 102), B(p + 3), acc1);
+                }
+            }
         }
-        for (; b < nb; b++, w0 += 34, w1 += 34, w2 += 34, w3 += 34, a0 += 34, a1 += 34, a2 += 34, a3 += 34)
-        {
-            Vector256<sbyte> q0 = Q(a0), q1 = Q(a1), q2 = Q(a2), q3 = Q(a3);
-            float e0 = d[0][b], e1 = d[1][b], e2 = d[2][b], e3 = d[3][b];
-            float f = Fp16.Load(w0);
-            Vector256<sbyte> x = Q(w0);
-            Vector256<byte> ax = Avx2.Abs(x);
-            s00 += Cvt(AbsDot(ax, x, q0)) * Vector256.Create(f * e0); s01 += Cvt(AbsDot(ax, x, q1)) * Vector256.Create(f * e1);
-            s02 += Cvt(AbsDot(ax, x, q2)) * Vector256.Create(f * e2); s03 += Cvt(AbsDot(ax, x, q3)) * Vector256.Create(f * e3);
-            f = Fp16.Load(w1); x = Q(w1); ax = Avx2.Abs(x);
-            s10 += Cvt(AbsDot(ax, x, q0)) * Vector256.Create(f * e0); s11 += Cvt(AbsDot(ax, x, q1)) * Vector256.Create(f * e1);
-            s12 += Cvt(AbsDot(ax, x, q2)) * Vector256.Create(f * e2); s13 += Cvt(AbsDot(ax, x, q3)) * Vector256.Create(f * e3);
-            f = Fp16.Load(w2); x = Q(w2); ax = Avx2.Abs(x);
-            s20 += Cvt(AbsDot(ax, x, q0)) * Vector256.Create(f * e0); s21 += Cvt(AbsDot(ax, x, q1)) * Vector256.Create(f * e1);
-            s22 += Cvt(AbsDot(ax, x, q2)) * Vector256.Create(f * e2); s23 += Cvt(AbsDot(ax, x, q3)) * Vector256.Create(f * e3);
-            f = Fp16.Load(w3); x = Q(w3); ax = Avx2.Abs(x);
-            s30 += Cvt(AbsDot(ax, x, q0)) * Vector256.Create(f * e0); s31 += Cvt(AbsDot(ax, x, q1)) * Vector256.Create(f * e1);
-            s32 += Cvt(AbsDot(ax, x, q2)) * Vector256.Create(f * e2); s33 += Cvt(AbsDot(ax, x, q3)) * Vector256.Create(f * e3);
-        }
-        y[0] = Vector256.Sum(s00); y[1] = Vector256.Sum(s01); y[2] = Vector256.Sum(s02); y[3] = Vector256.Sum(s03);
-        y[4] = Vector256.Sum(s10); y[5] = Vector256.Sum(s11); y[6] = Vector256.Sum(s12); y[7] = Vector256.Sum(s13);
-        y[8] = Vector256.Sum(s20); y[9] = Vector256.Sum(s21); y[10] = Vector256.Sum(s22); y[11] = Vector256.Sum(s23);
-        y[12] = Vector256.Sum(s30); y[13] = Vector256.Sum(s31); y[14] = Vector256.Sum(s32); y[15] = Vector256.Sum(s33);
+        for (; b < nb; b++)
+            for (int r = 0; r < 4; r++)
+            {
+                byte* wr = w[r] + 34L * b;
+                Vector256<sbyte> x = Q(wr);
+                Vector256<byte> ax = Avx2.Abs(x);
+                float f = Fp16.Load(wr);
+                for (int t = 0; t < 4; t++)
+                {
+                    int i = 4 * r + t + 16 * (b & 1);
+                    s[i] = Fma.MultiplyAdd(BlockQ8(ax, x, a[t] + 34L * b), Vector256.Create(f * d[t][b]), s[i]);
+                }
+            }
+        for (int i = 0; i < 16; i++) y[i] = Vector256.Sum(s[i] + s[16 + i]);
     }
 }
