@@ -27,7 +27,8 @@ internal sealed unsafe class KernelMatMul : IMatMul, IDisposable
     {
         _kernels = kernels;
         _pool = pool;
-        // Every activation format takes at most 4 bytes per element (F32; Q8_0 with its sidecar ≈ 1.3).
+        // Every activation format takes at most 4 bytes per element (F32; Q8_0 with its sidecar and pair copy ≈ 2.3, at most
+        // 4 for a single block with its alignment padding).
         _scratchBytes = 4L * maxFloatsPerToken * maxTokens;
         _scratch = (byte*)NativeMemory.AlignedAlloc((nuint)(_scratchBytes + 64), 64);
     }
