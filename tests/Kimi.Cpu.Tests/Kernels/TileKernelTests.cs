@@ -1,11 +1,12 @@
+using System.Runtime.CompilerServices;
 using Kimi.Cpu.Gguf;
 using Kimi.Cpu.Kernels;
 
 namespace Kimi.Cpu.Tests.Kernels;
 
 /// <summary>The register-blocked 4-row × 4-token micro-kernels: every output equals the scalar dot of its (row, token)
-/// pair within float summation tolerance (the row-tile and token-tile edges the driver makes are covered by
-/// <see cref="MatMulTests"/>: 37 rows, 5 tokens).</summary>
+/// pair within float summation tolerance, and the set's own one-token dot bit for bit (the row-tile and token-tile edges
+/// the driver makes are covered by <see cref="MatMulTests"/>: 37 rows, 5 tokens).</summary>
 public unsafe class TileKernelTests
 {
     public static IEnumerable<object[]> Cases() =>
@@ -21,6 +22,27 @@ public unsafe class TileKernelTests
         Assert.Equal(2 * KernelIsas.Supported.Count(i => i is KernelIsa.Avx2 or KernelIsa.Avx512), Cases().Count());
     }
 
+    /// <summary>Four random weight rows and four converted activation rows of <paramref name="cols"/> columns (pinned,
+    /// pointers in wp/ap), run through the set's tile into y; the arrays are returned to keep them alive.</summary>
+    private static (byte[][] W, byte[][] A) RunTile(KernelSet k, GgmlType type, int cols, Random rng, byte** wp, byte** ap, float* y)
+    {
+        var w = new byte[4][];
+        var a = new byte[4][];
+        for (int i = 0; i < 4; i++)
+        {
+            byte[] row = KernelTestData.WeightRow(rng, type, cols);
+            w[i] = GC.AllocateArray<byte>(row.Length, pinned: true);
+            row.CopyTo(w[i], 0);
+            float[] x = KernelTestData.Activations(rng, cols);
+            a[i] = GC.AllocateArray<byte>((int)ActivationFormat.RowBytes(type, cols), pinned: true);
+            wp[i] = (byte*)Unsafe.AsPointer(ref w[i][0]);
+            ap[i] = (byte*)Unsafe.AsPointer(ref a[i][0]);
+            fixed (float* px = x) k.Quantizer(type)(px, ap[i], cols);
+        }
+        k.Tiles4x4[(int)type](wp, ap, cols, y);
+        return (w, a);
+    }
+
     [Theory]
     [MemberData(nameof(Cases))]
     public void TileEqualsScalarDots(GgmlType type, KernelIsa isa)
@@ -30,39 +52,25 @@ public unsafe class TileKernelTests
         byte** wp = stackalloc byte*[4];
         byte** ap = stackalloc byte*[4];
         float* y = stackalloc float[16];
-        // 8320 columns = 260 blocks: crosses the Q4_0 kernel's 256-block chunk of weight scales.
+        // 8320 columns = 260 blocks: whole 8-block windows and a tail.
         foreach (int cols in new[] { 32, 96, 256, 1056, 7168, 8320 })
         {
-            var w = new byte[4][];
-            var a = new byte[4][];
-            for (int i = 0; i < 4; i++)
-            {
-                w[i] = KernelTestData.WeightRow(rng, type, cols);
-                float[] x = KernelTestData.Activations(rng, cols);
-                a[i] = new byte[ActivationFormat.RowBytes(type, cols)];
-                fixed (float* px = x) fixed (byte* pa = a[i]) k.Quantizer(type)(px, pa, cols);
-            }
-            fixed (byte* w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3], a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3])
-            {
-                wp[0] = w0; wp[1] = w1; wp[2] = w2; wp[3] = w3;
-                ap[0] = a0; ap[1] = a1; ap[2] = a2; ap[3] = a3;
-                k.Tiles4x4[(int)type](wp, ap, cols, y);
-                for (int r = 0; r < 4; r++)
-                    for (int t = 0; t < 4; t++)
-                    {
-                        float expected = scalar.Dot(type)(wp[r], ap[t], cols);
-                        double[] dw = KernelTestData.Dequantize(type, w[r], cols), da = KernelTestData.ActivationValues(type, a[t], cols);
-                        double mag = 0;
-                        for (int i = 0; i < cols; i++) mag += Math.Abs(dw[i] * da[i]);
-                        Assert.True(Math.Abs(y[4 * r + t] - expected) <= 2e-6 * mag + 1e-30,
-                            $"{type} {isa} cols={cols} row {r} token {t}: {y[4 * r + t]} vs scalar {expected}");
-                    }
-            }
+            var (w, a) = RunTile(k, type, cols, rng, wp, ap, y);
+            for (int r = 0; r < 4; r++)
+                for (int t = 0; t < 4; t++)
+                {
+                    float expected = scalar.Dot(type)(wp[r], ap[t], cols);
+                    double[] dw = KernelTestData.Dequantize(type, w[r], cols), da = KernelTestData.ActivationValues(type, a[t], cols);
+                    double mag = 0;
+                    for (int i = 0; i < cols; i++) mag += Math.Abs(dw[i] * da[i]);
+                    Assert.True(Math.Abs(y[4 * r + t] - expected) <= 2e-6 * mag + 1e-30,
+                        $"{type} {isa} cols={cols} row {r} token {t}: {y[4 * r + t]} vs scalar {expected}");
+                }
         }
     }
 
     /// <summary>Batch invariance at the kernel level: every tile output is the set's one-token dot of its pair, bit for
-    /// bit, for every block count up to two whole 8-block windows plus each possible tail (pairs, a lone last block).</summary>
+    /// bit, for every block count up to three whole 8-block windows, so every tail shape (block pairs, a lone last block).</summary>
     [Theory]
     [MemberData(nameof(Cases))]
     public void TileEqualsTheSetsDotBitForBit(GgmlType type, KernelIsa isa)
@@ -75,28 +83,15 @@ public unsafe class TileKernelTests
         for (int nb = 1; nb <= 24; nb++)
         {
             int cols = 32 * nb;
-            var w = new byte[4][];
-            var a = new byte[4][];
-            for (int i = 0; i < 4; i++)
-            {
-                w[i] = KernelTestData.WeightRow(rng, type, cols);
-                float[] x = KernelTestData.Activations(rng, cols);
-                a[i] = new byte[ActivationFormat.RowBytes(type, cols)];
-                fixed (float* px = x) fixed (byte* pa = a[i]) k.Quantizer(type)(px, pa, cols);
-            }
-            fixed (byte* w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3], a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3])
-            {
-                wp[0] = w0; wp[1] = w1; wp[2] = w2; wp[3] = w3;
-                ap[0] = a0; ap[1] = a1; ap[2] = a2; ap[3] = a3;
-                k.Tiles4x4[(int)type](wp, ap, cols, y);
-                for (int r = 0; r < 4; r++)
-                    for (int t = 0; t < 4; t++)
-                    {
-                        float dot = k.Dot(type)(wp[r], ap[t], cols);
-                        Assert.True(BitConverter.SingleToInt32Bits(dot) == BitConverter.SingleToInt32Bits(y[4 * r + t]),
-                            $"{type} {isa} blocks={nb} row {r} token {t}: tile {y[4 * r + t]} vs dot {dot}");
-                    }
-            }
+            var rows = RunTile(k, type, cols, rng, wp, ap, y);
+            for (int r = 0; r < 4; r++)
+                for (int t = 0; t < 4; t++)
+                {
+                    float dot = k.Dot(type)(wp[r], ap[t], cols);
+                    Assert.True(BitConverter.SingleToInt32Bits(dot) == BitConverter.SingleToInt32Bits(y[4 * r + t]),
+                        $"{type} {isa} blocks={nb} row {r} token {t}: tile {y[4 * r + t]} vs dot {dot}");
+                }
+            GC.KeepAlive(rows);
         }
     }
 }
