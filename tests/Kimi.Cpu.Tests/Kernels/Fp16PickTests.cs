@@ -9,7 +9,7 @@ namespace Kimi.Cpu.Tests.Kernels;
 /// <summary>
 /// The table-free scale pickers of <see cref="Fp16"/> (8 block scales at once, one exact scalar): every fp16 bit pattern
 /// (subnormals, ±0, ±inf, NaN) placed in every block position must come back as the table's fp32, bit for bit (NaN as a
-/// NaN). Under <c>DOTNET_EnableAVX512=0</c> (tests/neon/x86-fallbacks.sh) this checks the vpgatherdd paths.
+/// NaN). Q8_0 always uses the scalar pick; under <c>DOTNET_EnableAVX512=0</c> (tests/neon/x86-fallbacks.sh) Q4_0 and Q5_0 do too.
 /// </summary>
 public unsafe class Fp16PickTests
 {
