@@ -53,6 +53,10 @@ internal static unsafe partial class DotVector128IQuants
         return ((v << 16) >> 16) + (v >> 16);
     }
 
+    /// <summary>The table entry at byte offset <paramref name="offset"/> (a multiple of 16).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<short> Iq2At(Vector128<short>* table, uint offset) => *(Vector128<short>*)((byte*)table + offset);
+
     // IQ2_XXS (66 bytes: d, then per 32 elements 4 index bytes + u32 of 4×7 sign bits and a 4-bit scale in bits 28..31).
     [SkipLocalsInit]
     public static float IQ2_XXS(byte* w, byte* a, int n)
@@ -71,8 +75,9 @@ internal static unsafe partial class DotVector128IQuants
                     (Vector128<short> y0, Vector128<short> y1) = Vector128.Widen(Vector128.Load(y));
                     (Vector128<short> y2, Vector128<short> y3) = Vector128.Widen(Vector128.Load(y + 16));
                     // 4 products per i16 lane (≤ 4·5504)
-                    Vector128<short> p = grid[q[0]] * signs[aux & 127] * y0 + grid[q[1]] * signs[(aux >> 7) & 127] * y1
-                                       + grid[q[2]] * signs[(aux >> 14) & 127] * y2 + grid[q[3]] * signs[(aux >> 21) & 127] * y3;
+                    // sign fields as byte offsets into the 16-byte entries (one shift and one mask each)
+                    Vector128<short> p = grid[q[0]] * Iq2At(signs, (aux << 4) & 0x7F0) * y0 + grid[q[1]] * Iq2At(signs, (aux >> 3) & 0x7F0) * y1
+                                       + grid[q[2]] * Iq2At(signs, (aux >> 10) & 0x7F0) * y2 + grid[q[3]] * Iq2At(signs, (aux >> 17) & 0x7F0) * y3;
                     sumi += Iq2PairSums(p) * Vector128.Create((int)(2 * (aux >> 28) + 1));
                 }
                 acc = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(sumi), Vector128.Create(d), acc);
@@ -188,23 +193,18 @@ internal static unsafe partial class DotVector128IQuants
     }
 
     /// <summary>
-    /// Σ of <paramref name="count"/> trit planes of 16 bytes (even/odd bytes in <paramref name="e"/>/<paramref name="o"/>
-    /// as u16 0..255) against activations <paramref name="stride"/> apart: trit l of byte q is (3·(q·3ˡ mod 256)) >> 8,
-    /// so each step multiplies by 3, takes the high byte as the trit and keeps the low byte for the next one.
+    /// Next trit of 16 bytes held as even/odd u16 lanes <paramref name="e"/>/<paramref name="o"/> (0..255) against 16
+    /// activation bytes: trit l of byte q is (3·(q·3ˡ mod 256)) >> 8, so each step multiplies by 3, takes the high byte as
+    /// the trit and keeps the low byte for the next one.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<short> TqTrits(Vector128<short> e, Vector128<short> o, sbyte* y, int stride, int count)
+    private static Vector128<short> TqTrit(ref Vector128<short> e, ref Vector128<short> o, sbyte* y)
     {
-        Vector128<short> ff = Vector128.Create((short)0xff), sum = default;
-        for (int l = 0; l < count; l++, y += stride)
-        {
-            e *= Vector128.Create((short)3);
-            o *= Vector128.Create((short)3);
-            sum += TqMul16(e >>> 8, o >>> 8, y);
-            e &= ff;
-            o &= ff;
-        }
-        return sum;
+        Vector128<short> ff = Vector128.Create((short)0xff);
+        Vector128<short> e3 = e * Vector128.Create((short)3), o3 = o * Vector128.Create((short)3);
+        e = e3 & ff;
+        o = o3 & ff;
+        return TqMul16(e3 >>> 8, o3 >>> 8, y);
     }
 
     // TQ1_0 (54 bytes: qs[48], qh[4], d): qs[0..31] hold 5 trits each (element 32l + m), qs[32..47] 5 each
@@ -221,14 +221,14 @@ internal static unsafe partial class DotVector128IQuants
         {
             sbyte* y = (sbyte*)(a + 4);
             Vector128<short> sum = TqMinusBsums(a);
-            for (int k = 0; k < 3; k++)
-            {
-                // k = 0, 1: qs[16k..16k+15], elements 32l + 16k + m; k = 2: qs[32..47], elements 160 + 16l + m
-                Vector128<short> q = Vector128.Load((short*)(w + 16 * k));
-                sum += TqTrits(q & ff, q >>> 8, k < 2 ? y + 16 * k : y + 160, k < 2 ? 32 : 16, 5);
-            }
+            // qs[0..15], qs[16..31]: elements 32l + m; qs[32..47]: 160 + 16l + m. Three independent multiply chains per step.
+            Vector128<short> q0 = Vector128.Load((short*)w), q1 = Vector128.Load((short*)(w + 16)), q2 = Vector128.Load((short*)(w + 32));
+            Vector128<short> e0 = q0 & ff, o0 = q0 >>> 8, e1 = q1 & ff, o1 = q1 >>> 8, e2 = q2 & ff, o2 = q2 >>> 8;
+            for (int l = 0; l < 5; l++)
+                sum += TqTrit(ref e0, ref o0, y + 32 * l) + TqTrit(ref e1, ref o1, y + 32 * l + 16) + TqTrit(ref e2, ref o2, y + 160 + 16 * l);
             Vector128<short> h = Vector128.Create(Unsafe.ReadUnaligned<uint>(w + 48)).AsInt16();
-            sum += TqTrits(((h & ff) * qhPow) & ff, ((h >>> 8) * qhPow) & ff, y + 240, 0, 1);
+            Vector128<short> eh = ((h & ff) * qhPow) & ff, oh = ((h >>> 8) * qhPow) & ff;
+            sum += TqTrit(ref eh, ref oh, y + 240);
             acc = TqFinish(sum, Fp16.Load(w + 52) * *(float*)a, acc);
         }
         return Vector128.Sum(acc);
