@@ -147,8 +147,8 @@ internal static unsafe partial class DotVector128IQuants
 
     // ---- Ternary types: values stored +1 (0..2), so Σ (t − 1)·qa = Σ t·qa − Σ qa with Σ qa from the Q8_K bsums. The
     // digits are formed in i16 lanes, even and odd bytes apart (shifts, no shuffles, as DotVector128KQuants), against the
-    // activation bytes split the same way. A lane takes 2 products of ≤ 2·128 per 16 elements, 32 per block, plus two
-    // bsums of ≤ 16·128: ≤ 12288, so the whole block adds up in i16 and widens once.
+    // activation bytes split the same way. A lane takes 2 products of ≤ 3·128 per 16 elements (TQ2_0's unused code 3
+    // included), 32 per block, plus two bsums of ≤ 16·128: ≤ 16384, so the whole block adds up in i16 and widens once.
 
     /// <summary>xEven·y[even] + xOdd·y[odd] for 16 activation bytes, in 8 i16 lanes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
