@@ -132,6 +132,10 @@ public sealed unsafe class KernelSet
         Set(GgmlType.IQ4_XS, f, &DotVector128KQuants.IQ4_XS);
         Set(GgmlType.Q2_K, f, &DotVector128KQuants.Q2_K);
         Set(GgmlType.Q3_K, f, &DotVector128KQuants.Q3_K);
+        Set(GgmlType.IQ3_XXS, f, &DotVector128IQuants.IQ3_XXS);
+        Set(GgmlType.IQ3_S, f, &DotVector128IQuants.IQ3_S);
+        Set(GgmlType.IQ1_S, f, &DotVector128IQuants.IQ1_S);
+        Set(GgmlType.IQ1_M, f, &DotVector128IQuants.IQ1_M);
         // K-quants vs scalar, 1 thread, weights in L2, Zen 4 on a loaded machine (GB/s of weights, spread over runs):
         // Q4_K 2.9-5.3 vs 0.5, Q5_K 4.6-5.8 vs 0.14, Q6_K 4.7-6.1 vs 0.45; Q8_K quantizer 4-6.7 vs 1.2-2 (GB/s of fp32).
         // Same setup (64 rows of 7168, best of 7, tiering off), AVX2 for comparison: IQ4_XS 5.0 vs 0.71 (AVX2 13.4),
@@ -159,6 +163,10 @@ public sealed unsafe class KernelSet
         Set(GgmlType.IQ4_XS, f, &DotNeonKQuants.IQ4_XS);
         Set(GgmlType.Q2_K, f, &DotNeonKQuants.Q2_K);
         Set(GgmlType.Q3_K, f, &DotNeonKQuants.Q3_K);
+        Set(GgmlType.IQ3_XXS, f, &DotVector128IQuants.IQ3_XXS);
+        Set(GgmlType.IQ3_S, f, &DotVector128IQuants.IQ3_S);
+        Set(GgmlType.IQ1_S, f, &DotVector128IQuants.IQ1_S);
+        Set(GgmlType.IQ1_M, f, &DotVector128IQuants.IQ1_M);
     }
 
     private void AddAvx2()
