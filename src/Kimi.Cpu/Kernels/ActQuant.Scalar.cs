@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using Kimi.Cpu.Quants;
 
 namespace Kimi.Cpu.Kernels;
@@ -23,21 +24,34 @@ internal static unsafe class ActQuantScalar
     /// copy of the quants (<see cref="ActivationFormat.Q8_0Pairs"/>).</summary>
     internal static void Q8_0Sidecar(byte* row, int nb)
     {
-        float* da = ActivationFormat.Q8_0Scales(row, nb), c8 = da + nb;
-        byte* pairs = ActivationFormat.Q8_0Pairs(row, nb);
         for (int b = 0; b < nb; b++)
         {
-            byte* blk = row + 34 * b;
+            sbyte* q = (sbyte*)(row + 34 * b + 2);
             int sum = 0;
-            for (int j = 0; j < 32; j++) sum += (sbyte)blk[2 + j];
-            da[b] = Fp16.Load(blk);
-            c8[b] = da[b] * (8 * sum);
-            byte* dst = pairs + 64 * (b >> 1) + 16 * (b & 1);
-            Buffer.MemoryCopy(blk + 2, dst, 16, 16);
-            Buffer.MemoryCopy(blk + 18, dst + 32, 16, 16);
+            for (int j = 0; j < 32; j++) sum += q[j];
+            Q8_0SidecarBlock(row, nb, b, sum);
         }
-        // The alignment gap before the pair copy and an odd last block's partner are zeros: a converted row's bytes are a
-        // function of its input alone.
+        Q8_0SidecarPadding(row, nb);
+    }
+
+    /// <summary>Block b's part of the sidecar, given its quants' sum (the vector quantizers have it before packing).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Q8_0SidecarBlock(byte* row, int nb, int b, int sum)
+    {
+        byte* blk = row + 34 * b;
+        float* da = ActivationFormat.Q8_0Scales(row, nb);
+        da[b] = Fp16.Load(blk);
+        da[nb + b] = da[b] * (8 * sum);
+        byte* dst = ActivationFormat.Q8_0Pairs(row, nb) + 64 * (b >> 1) + 16 * (b & 1);
+        Vector128.Load(blk + 2).Store(dst);
+        Vector128.Load(blk + 18).Store(dst + 32);
+    }
+
+    /// <summary>The alignment gap before the pair copy and an odd last block's partner are zeros: a converted row's bytes
+    /// are a function of its input alone.</summary>
+    internal static void Q8_0SidecarPadding(byte* row, int nb)
+    {
+        byte* pairs = ActivationFormat.Q8_0Pairs(row, nb);
         new Span<byte>(row + 42L * nb, (int)(pairs - (row + 42L * nb))).Clear();
         if ((nb & 1) != 0)
         {

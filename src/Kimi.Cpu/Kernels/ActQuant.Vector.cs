@@ -24,11 +24,12 @@ internal static unsafe class ActQuantVector
             float id = amax != 0 ? 127f / amax : 0f;
             *(ushort*)y = HalfConvert.FloatToHalf(amax / 127f);
             Vector256<float> vid = Vector256.Create(id);
-            Vector256<short> s0 = Vector256.Narrow(Vector256.ConvertToInt32(Vector256.Round(v0 * vid)), Vector256.ConvertToInt32(Vector256.Round(v1 * vid)));
-            Vector256<short> s1 = Vector256.Narrow(Vector256.ConvertToInt32(Vector256.Round(v2 * vid)), Vector256.ConvertToInt32(Vector256.Round(v3 * vid)));
-            Vector256.Narrow(s0, s1).Store((sbyte*)(y + 2));
+            Vector256<int> i0 = Vector256.ConvertToInt32(Vector256.Round(v0 * vid)), i1 = Vector256.ConvertToInt32(Vector256.Round(v1 * vid));
+            Vector256<int> i2 = Vector256.ConvertToInt32(Vector256.Round(v2 * vid)), i3 = Vector256.ConvertToInt32(Vector256.Round(v3 * vid));
+            Vector256.Narrow(Vector256.Narrow(i0, i1), Vector256.Narrow(i2, i3)).Store((sbyte*)(y + 2));
+            ActQuantScalar.Q8_0SidecarBlock(row, n / 32, b, Vector256.Sum((i0 + i1) + (i2 + i3)));
         }
-        ActQuantScalar.Q8_0Sidecar(row, n / 32);
+        ActQuantScalar.Q8_0SidecarPadding(row, n / 32);
     }
 
     public static void Q8_0V128(float* x, byte* y, int n)
@@ -42,6 +43,7 @@ internal static unsafe class ActQuantVector
             float id = amax != 0 ? 127f / amax : 0f;
             *(ushort*)y = HalfConvert.FloatToHalf(amax / 127f);
             Vector128<float> vid = Vector128.Create(id);
+            int sum = 0;
             for (int k = 0; k < 32; k += 16)
             {
                 Vector128<short> s0 = Vector128.Narrow(Vector128.ConvertToInt32(Vector128.Round(Vector128.Load(x + k) * vid)),
@@ -49,9 +51,11 @@ internal static unsafe class ActQuantVector
                 Vector128<short> s1 = Vector128.Narrow(Vector128.ConvertToInt32(Vector128.Round(Vector128.Load(x + k + 8) * vid)),
                                                        Vector128.ConvertToInt32(Vector128.Round(Vector128.Load(x + k + 12) * vid)));
                 Vector128.Narrow(s0, s1).Store((sbyte*)(y + 2 + k));
+                sum += Vector128.Sum(Vector128.WidenLower(s0) + Vector128.WidenUpper(s0) + Vector128.WidenLower(s1) + Vector128.WidenUpper(s1));
             }
+            ActQuantScalar.Q8_0SidecarBlock(row, n / 32, b, sum);
         }
-        ActQuantScalar.Q8_0Sidecar(row, n / 32);
+        ActQuantScalar.Q8_0SidecarPadding(row, n / 32);
     }
 
     /// <summary>Q8_1 (<see cref="ActQuantScalar.Q8_1"/>, same bytes): Q8_0V256's rounding, plus s = fp16(amax/127 · Σq).</summary>
