@@ -31,6 +31,28 @@ public unsafe class Fp16PickTests
         }
     }
 
+    [Fact]
+    public void VectorConvertsMatchTheTableForAllBitPatterns()
+    {
+        for (int i = 0; i < 65536; i += 16)
+        {
+            Vector512<uint> h = Vector512.Create((uint)i) + Vector512.Create(0u, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+            Vector512<float> f512 = Fp16.ToFloat(h);
+            Vector256<float> f256 = Fp16.ToFloat(h.GetLower()), g256 = Fp16.ToFloat(h.GetUpper());
+            // High-half form, with junk in the low 16 bits that must be ignored.
+            Vector256<float> hi = Fp16.ToFloatHigh((h.GetLower() << 16) | Vector256.Create(0xa5c3u));
+            Vector128<float> f128 = Fp16.ToFloat(h.GetLower().GetLower());
+            for (int k = 0; k < 16; k++)
+            {
+                ushort x = (ushort)(i + k);
+                AssertSame(x, f512[k]);
+                AssertSame(x, k < 8 ? f256[k] : g256[k - 8]);
+                if (k < 8) AssertSame(x, hi[k]);
+                if (k < 4) AssertSame(x, f128[k]);
+            }
+        }
+    }
+
     [Theory]
     [InlineData(18)]
     [InlineData(22)]
