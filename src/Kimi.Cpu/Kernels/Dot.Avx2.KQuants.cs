@@ -75,14 +75,11 @@ internal static unsafe class DotAvx2KQuants
         return Vector256.Create((ReadOnlySpan<byte>)c);
     }
 
+    /// <summary>Σ q·y per 16-element group times its scale (q is 0..63, so vpmaddubsw takes it as the unsigned operand);
+    /// the "− 32" is taken once per block from the activation's group sums (<see cref="Q6_K"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> Group(Vector256<byte> q, sbyte* y, Vector256<short> scale)
-    {
-        // Σ (q − 32)·y = Σ q·y − Σ 32·y (q is 0..63, so vpmaddubsw takes it as the unsigned operand).
-        Vector256<sbyte> yy = Vector256.Load(y);
-        Vector256<short> p = Avx2.MultiplyAddAdjacent(q, yy) - Avx2.MultiplyAddAdjacent(Vector256.Create((byte)32), yy);
-        return Avx2.MultiplyAddAdjacent(p, scale);
-    }
+    private static Vector256<int> Group(Vector256<byte> q, sbyte* y, Vector256<short> scale) =>
+        Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(q, Vector256.Load(y)), scale);
 
     /// <summary>One 128-element half of a Q6_K block: ql 64 bytes, qh 32 bytes, its 8 scales in both 128-bit halves.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -109,8 +106,11 @@ internal static unsafe class DotAvx2KQuants
             // All 16 signed scales with one 16-byte load that stays inside the block (bytes 192..207). An 8-byte load at
             // 200 widened by the JIT into vpmovsxbw's 16-byte memory operand ran past the last block (guard-page test).
             Vector256<short> sc16 = Avx2.ConvertToVector256Int16(Vector128.Load((sbyte*)(w + 192)));
+            // Σ (q − 32)·y·sc = Σ q·y·sc − 32·Σ_g sc_g·bsum_g: the Q8_K group sums (16 × i16 at +260) are per 16 elements,
+            // the Q6_K scales too, so one vpmaddwd replaces a second vpmaddubsw and a subtraction per 32 elements.
             Vector256<int> sumi = HalfQ6_K(w, w + 128, y, Avx2.Permute2x128(sc16, sc16, 0x00).AsByte())
-                                + HalfQ6_K(w + 64, w + 160, y + 128, Avx2.Permute2x128(sc16, sc16, 0x11).AsByte());
+                                + HalfQ6_K(w + 64, w + 160, y + 128, Avx2.Permute2x128(sc16, sc16, 0x11).AsByte())
+                                - (Avx2.MultiplyAddAdjacent(sc16, Vector256.Load((short*)(a + 260))) << 5);
             acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(d), acc);
         }
         return Vector256.Sum(acc);
