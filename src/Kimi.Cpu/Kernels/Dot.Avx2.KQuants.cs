@@ -83,9 +83,8 @@ internal static unsafe class DotAvx2KQuants
 
     /// <summary>One 128-element half of a Q6_K block: ql 64 bytes, qh 32 bytes, its 8 scales in both 128-bit halves.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> HalfQ6_K(byte* ql, byte* qh, sbyte* yy, Vector256<byte> sc8)
+    private static Vector256<int> HalfQ6_K(byte* ql, byte* qh, sbyte* yy, Vector256<byte> sc8, Vector256<byte> m4, Vector256<byte> m3)
     {
-        Vector256<byte> m4 = Vector256.Create((byte)15), m3 = Vector256.Create((byte)3);
         Vector256<byte> l0 = Vector256.Load(ql), l1 = Vector256.Load(ql + 32), h = Vector256.Load(qh);
         Vector256<byte> q1 = (l0 & m4) | ((h & m3).AsUInt16() << 4).AsByte();
         Vector256<byte> q2 = (l1 & m4) | (((h.AsUInt16() >>> 2).AsByte() & m3).AsUInt16() << 4).AsByte();
@@ -99,6 +98,7 @@ internal static unsafe class DotAvx2KQuants
     public static float Q6_K(byte* w, byte* a, int n)
     {
         Vector256<float> acc = default;
+        Vector256<byte> m4 = Vector256.Create((byte)15), m3 = Vector256.Create((byte)3); // locals: see Q4_K
         for (int b = 0; b < n / 256; b++, w += 210, a += 292)
         {
             float d = *(float*)a * Fp16.LoadExact(w + 208);
@@ -108,8 +108,8 @@ internal static unsafe class DotAvx2KQuants
             Vector256<short> sc16 = Avx2.ConvertToVector256Int16(Vector128.Load((sbyte*)(w + 192)));
             // Σ (q − 32)·y·sc = Σ q·y·sc − 32·Σ_g sc_g·bsum_g: the Q8_K group sums (16 × i16 at +260) are per 16 elements,
             // the Q6_K scales too, so one vpmaddwd replaces a second vpmaddubsw and a subtraction per 32 elements.
-            Vector256<int> sumi = HalfQ6_K(w, w + 128, y, Avx2.Permute2x128(sc16, sc16, 0x00).AsByte())
-                                + HalfQ6_K(w + 64, w + 160, y + 128, Avx2.Permute2x128(sc16, sc16, 0x11).AsByte())
+            Vector256<int> sumi = HalfQ6_K(w, w + 128, y, Avx2.Permute2x128(sc16, sc16, 0x00).AsByte(), m4, m3)
+                                + HalfQ6_K(w + 64, w + 160, y + 128, Avx2.Permute2x128(sc16, sc16, 0x11).AsByte(), m4, m3)
                                 - (Avx2.MultiplyAddAdjacent(sc16, Vector256.Load((short*)(a + 260))) << 5);
             acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(d), acc);
         }
