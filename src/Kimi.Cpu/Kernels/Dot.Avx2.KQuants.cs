@@ -203,14 +203,15 @@ internal static unsafe class DotAvx2KQuants
         return Vector256.Sum(acc);
     }
 
-    /// <summary>Σ (q − 4·[hmask bit clear])·y for one 32 of Q3_K, then its two group scales: the low bits and the "−4"
-    /// go through vpmaddubsw separately (both unsigned) and are subtracted in i16.</summary>
+    /// <summary>Σ (ql + 4·hbit)·y for one 32 of Q3_K, then its two group scales; the value is ql + 4·hbit − 4, and the
+    /// "− 4" is taken once per block from the activation's group sums (<see cref="Q3_K"/>). hbit k of the hmask bytes goes
+    /// to bit 2 with one 16-bit shift (no bit crosses into the bit-2 position of the other byte) and a mask.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> GroupQ3_K(Vector256<byte> ql, Vector256<byte> hm, Vector256<byte> bit, sbyte* y, Vector256<short> scale)
+    private static Vector256<int> GroupQ3_K(Vector256<byte> ql, Vector256<byte> hm, int k, sbyte* y, Vector256<short> scale)
     {
-        Vector256<byte> four = Vector256.Equals(hm & bit, Vector256<byte>.Zero) & Vector256.Create((byte)4);
-        Vector256<sbyte> yy = Vector256.Load(y);
-        return Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(ql, yy) - Avx2.MultiplyAddAdjacent(four, yy), scale);
+        Vector256<ushort> h16 = hm.AsUInt16();
+        Vector256<byte> four = (k >= 2 ? h16 >>> (k - 2) : h16 << (2 - k)).AsByte() & Vector256.Create((byte)4);
+        return Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(ql | four, Vector256.Load(y)), scale);
     }
 
     /// <summary>One 128-element half of Q3_K: 32 qs bytes, hmask bits <paramref name="bit0"/>..+3, 8 scales as in Q2_K.</summary>
@@ -218,10 +219,10 @@ internal static unsafe class DotAvx2KQuants
     private static Vector256<int> HalfQ3_K(Vector256<byte> q, Vector256<byte> hm, int bit0, sbyte* yy, Vector256<byte> sc8)
     {
         Vector256<byte> m3 = Vector256.Create((byte)3);
-        return GroupQ3_K(q & m3, hm, Vector256.Create((byte)(1 << bit0)), yy, Avx2.Shuffle(sc8, ScalePair0).AsInt16())
-             + GroupQ3_K((q.AsUInt16() >>> 2).AsByte() & m3, hm, Vector256.Create((byte)(2 << bit0)), yy + 32, Avx2.Shuffle(sc8, ScalePair1).AsInt16())
-             + GroupQ3_K((q.AsUInt16() >>> 4).AsByte() & m3, hm, Vector256.Create((byte)(4 << bit0)), yy + 64, Avx2.Shuffle(sc8, ScalePair2).AsInt16())
-             + GroupQ3_K((q.AsUInt16() >>> 6).AsByte() & m3, hm, Vector256.Create((byte)(8 << bit0)), yy + 96, Avx2.Shuffle(sc8, ScalePair3).AsInt16());
+        return GroupQ3_K(q & m3, hm, bit0, yy, Avx2.Shuffle(sc8, ScalePair0).AsInt16())
+             + GroupQ3_K((q.AsUInt16() >>> 2).AsByte() & m3, hm, bit0 + 1, yy + 32, Avx2.Shuffle(sc8, ScalePair1).AsInt16())
+             + GroupQ3_K((q.AsUInt16() >>> 4).AsByte() & m3, hm, bit0 + 2, yy + 64, Avx2.Shuffle(sc8, ScalePair2).AsInt16())
+             + GroupQ3_K((q.AsUInt16() >>> 6).AsByte() & m3, hm, bit0 + 3, yy + 96, Avx2.Shuffle(sc8, ScalePair3).AsInt16());
     }
 
     // Q3_K: as Q2_K for the low bits (qs at +32), the third bit from the 32 hmask bytes, 16 signed 6-bit scales.
@@ -239,8 +240,10 @@ internal static unsafe class DotAvx2KQuants
                 ((u0 >> 4) & Km2) | (((u2 >> 4) & Km1) << 4), ((u1 >> 4) & Km2) | (((u2 >> 6) & Km1) << 4));
             Vector256<short> sc16 = Avx2.ConvertToVector256Int16(s6.AsSByte() - Vector128.Create((sbyte)32));
             Vector256<byte> hm = Vector256.Load(w);
+            // − 4·Σ_g sc_g·bsum_g: group sums and scales are both per 16 elements (as in Q6_K).
             Vector256<int> sumi = HalfQ3_K(Vector256.Load(w + 32), hm, 0, y, Avx2.Permute2x128(sc16, sc16, 0x00).AsByte())
-                                + HalfQ3_K(Vector256.Load(w + 64), hm, 4, y + 128, Avx2.Permute2x128(sc16, sc16, 0x11).AsByte());
+                                + HalfQ3_K(Vector256.Load(w + 64), hm, 4, y + 128, Avx2.Permute2x128(sc16, sc16, 0x11).AsByte())
+                                - (Avx2.MultiplyAddAdjacent(sc16, Vector256.Load((short*)(a + 260))) << 2);
             acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(d), acc);
         }
         return Vector256.Sum(acc);
