@@ -167,7 +167,7 @@ internal static unsafe class TileAvx2
         Q4Consts k4 = Q4Consts.Create();
         Vector256<float> s0 = default, s1 = default, c = default;
         int b = 0;
-        // The next window's weight scales are picked one iteration ahead: the pick's latency stays off the group chain.
+        // The next window's weight scales are picked one iteration ahead: the pick's latency stays off the accumulator chains.
         Vector256<float> next = nb >= 8 ? Fp16.Scales8Q4_0(w) : default;
         for (; b + 8 <= nb; b += 8, w += 144, q += 256)
         {
