@@ -31,8 +31,8 @@ internal static unsafe class TileAvx2
     private static Vector256<float> Cvt(Vector256<int> p) => Avx.ConvertToVector256Single(p);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> AbsDot(Vector256<byte> absW, Vector256<sbyte> w, Vector256<sbyte> a) =>
-        Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(absW, Avx2.Sign(a, w)), Vector256<short>.One);
+    private static Vector256<int> AbsDot(Vector256<byte> absW, Vector256<sbyte> w, Vector256<sbyte> a, Vector256<short> ones) =>
+        Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(absW, Avx2.Sign(a, w)), ones);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<sbyte> Q(byte* block) => Vector256.Load((sbyte*)(block + 2));
@@ -265,7 +265,8 @@ internal static unsafe class TileAvx2
 
     /// <summary>A Q8_0 block's integer dot with the activation block at a, as 8 float lanes (sign trick for vpmaddubsw).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> BlockQ8(Vector256<byte> absW, Vector256<sbyte> w, byte* a) => Cvt(AbsDot(absW, w, Q(a)));
+    private static Vector256<float> BlockQ8(Vector256<byte> absW, Vector256<sbyte> w, byte* a, Vector256<short> ones) =>
+        Cvt(AbsDot(absW, w, Q(a), ones));
 
     /// <summary>Q8_0 row · activation (the dot of the AVX2 set), with the per-pair arithmetic of <see cref="Q8_0x4x4"/>.</summary>
     public static float Q8_0(byte* w, byte* a, int n)
@@ -275,6 +276,7 @@ internal static unsafe class TileAvx2
         // Lane-broadcast patterns as locals: written inline, the JIT reloaded them from memory in every iteration.
         Vector256<int> i0 = Vector256.Create(0), i1 = Vector256.Create(1), i2 = Vector256.Create(2), i3 = Vector256.Create(3);
         Vector256<int> i4 = Vector256.Create(4), i5 = Vector256.Create(5), i6 = Vector256.Create(6), i7 = Vector256.Create(7);
+        Vector256<short> ones = Vector256<short>.One;
         Vector256<float> s0 = default, s1 = default;
         int b = 0;
         // The next window's weight scales are picked one iteration ahead (measured 12 % faster than in place).
@@ -284,26 +286,26 @@ internal static unsafe class TileAvx2
             Vector256<float> pv = next * Vector256.Load(d + b);
             if (b + 16 <= nb) next = Fp16.Scales8Q8_0(w + 272);
             Vector256<sbyte> x = Q(w);
-            s0 = Fma.MultiplyAdd(BlockQ8(Avx2.Abs(x), x, a), Avx2.PermuteVar8x32(pv, i0), s0);
+            s0 = Fma.MultiplyAdd(BlockQ8(Avx2.Abs(x), x, a, ones), Avx2.PermuteVar8x32(pv, i0), s0);
             x = Q(w + 34);
-            s1 = Fma.MultiplyAdd(BlockQ8(Avx2.Abs(x), x, a + 34), Avx2.PermuteVar8x32(pv, i1), s1);
+            s1 = Fma.MultiplyAdd(BlockQ8(Avx2.Abs(x), x, a + 34, ones), Avx2.PermuteVar8x32(pv, i1), s1);
             x = Q(w + 68);
-            s0 = Fma.MultiplyAdd(BlockQ8(Avx2.Abs(x), x, a + 68), Avx2.PermuteVar8x32(pv, i2), s0);
+            s0 = Fma.MultiplyAdd(BlockQ8(Avx2.Abs(x), x, a + 68, ones), Avx2.PermuteVar8x32(pv, i2), s0);
             x = Q(w + 102);
-            s1 = Fma.MultiplyAdd(BlockQ8(Avx2.Abs(x), x, a + 102), Avx2.PermuteVar8x32(pv, i3), s1);
+            s1 = Fma.MultiplyAdd(BlockQ8(Avx2.Abs(x), x, a + 102, ones), Avx2.PermuteVar8x32(pv, i3), s1);
             x = Q(w + 136);
-            s0 = Fma.MultiplyAdd(BlockQ8(Avx2.Abs(x), x, a + 136), Avx2.PermuteVar8x32(pv, i4), s0);
+            s0 = Fma.MultiplyAdd(BlockQ8(Avx2.Abs(x), x, a + 136, ones), Avx2.PermuteVar8x32(pv, i4), s0);
             x = Q(w + 170);
-            s1 = Fma.MultiplyAdd(BlockQ8(Avx2.Abs(x), x, a + 170), Avx2.PermuteVar8x32(pv, i5), s1);
+            s1 = Fma.MultiplyAdd(BlockQ8(Avx2.Abs(x), x, a + 170, ones), Avx2.PermuteVar8x32(pv, i5), s1);
             x = Q(w + 204);
-            s0 = Fma.MultiplyAdd(BlockQ8(Avx2.Abs(x), x, a + 204), Avx2.PermuteVar8x32(pv, i6), s0);
+            s0 = Fma.MultiplyAdd(BlockQ8(Avx2.Abs(x), x, a + 204, ones), Avx2.PermuteVar8x32(pv, i6), s0);
             x = Q(w + 238);
-            s1 = Fma.MultiplyAdd(BlockQ8(Avx2.Abs(x), x, a + 238), Avx2.PermuteVar8x32(pv, i7), s1);
+            s1 = Fma.MultiplyAdd(BlockQ8(Avx2.Abs(x), x, a + 238, ones), Avx2.PermuteVar8x32(pv, i7), s1);
         }
         for (; b < nb; b++, w += 34, a += 34)
         {
             Vector256<sbyte> x = Q(w);
-            Vector256<float> p = BlockQ8(Avx2.Abs(x), x, a), scale = Vector256.Create(Fp16.Load(w) * d[b]);
+            Vector256<float> p = BlockQ8(Avx2.Abs(x), x, a, ones), scale = Vector256.Create(Fp16.Load(w) * d[b]);
             if ((b & 1) == 0) s0 = Fma.MultiplyAdd(p, scale, s0);
             else s1 = Fma.MultiplyAdd(p, scale, s1);
         }
@@ -317,6 +319,7 @@ internal static unsafe class TileAvx2
         float* ps = stackalloc float[128]; // [row][token][8]: the window's scale products
         float** d = stackalloc float*[4];
         Vector256<float>* s = stackalloc Vector256<float>[32]; // acc0 of pair i at s[i], acc1 at s[16 + i]
+        Vector256<short> ones = Vector256<short>.One; // a local, as the dot's (inline, every vpmaddwd took it from memory)
         for (int i = 0; i < 32; i++) s[i] = default;
         for (int t = 0; t < 4; t++) d[t] = ActivationFormat.Q8_0Scales(a[t], nb);
         int b = 0;
@@ -338,10 +341,10 @@ internal static unsafe class TileAvx2
                     int i = 4 * r + t;
                     byte* at = a[t] + o;
                     float* p = ps + 32 * r + 8 * t + (b & 4);
-                    Vector256<float> acc0 = Fma.MultiplyAdd(BlockQ8(ax0, x0, at), B(p), s[i]);
-                    Vector256<float> acc1 = Fma.MultiplyAdd(BlockQ8(ax1, x1, at + 34), B(p + 1), s[16 + i]);
-                    s[i] = Fma.MultiplyAdd(BlockQ8(ax2, x2, at + 68), B(p + 2), acc0);
-                    s[16 + i] = Fma.MultiplyAdd(BlockQ8(ax3, x3, at + 102), B(p + 3), acc1);
+                    Vector256<float> acc0 = Fma.MultiplyAdd(BlockQ8(ax0, x0, at, ones), B(p), s[i]);
+                    Vector256<float> acc1 = Fma.MultiplyAdd(BlockQ8(ax1, x1, at + 34, ones), B(p + 1), s[16 + i]);
+                    s[i] = Fma.MultiplyAdd(BlockQ8(ax2, x2, at + 68, ones), B(p + 2), acc0);
+                    s[16 + i] = Fma.MultiplyAdd(BlockQ8(ax3, x3, at + 102, ones), B(p + 3), acc1);
                 }
             }
         }
@@ -355,7 +358,7 @@ internal static unsafe class TileAvx2
                 for (int t = 0; t < 4; t++)
                 {
                     int i = 4 * r + t + 16 * (b & 1);
-                    s[i] = Fma.MultiplyAdd(BlockQ8(ax, x, a[t] + 34L * b), Vector256.Create(f * d[t][b]), s[i]);
+                    s[i] = Fma.MultiplyAdd(BlockQ8(ax, x, a[t] + 34L * b, ones), Vector256.Create(f * d[t][b]), s[i]);
                 }
             }
         for (int i = 0; i < 16; i++) y[i] = Vector256.Sum(s[i] + s[16 + i]);
