@@ -75,12 +75,6 @@ internal static unsafe class DotAvx2KQuants
         return Vector256.Create((ReadOnlySpan<byte>)c);
     }
 
-    /// <summary>Σ q·y per 16-element group times its scale (q is 0..63, so vpmaddubsw takes it as the unsigned operand);
-    /// the "− 32" is taken once per block from the activation's group sums (<see cref="Q6_K"/>).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> Group(Vector256<byte> q, sbyte* y, Vector256<short> scale) =>
-        Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(q, Vector256.Load(y)), scale);
-
     /// <summary>One 128-element half of a Q6_K block: ql 64 bytes, qh 32 bytes, its 8 scales in both 128-bit halves.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<int> HalfQ6_K(byte* ql, byte* qh, sbyte* yy, Vector256<byte> sc8, Vector256<byte> m4, Vector256<byte> m3)
@@ -90,8 +84,9 @@ internal static unsafe class DotAvx2KQuants
         Vector256<byte> q2 = (l1 & m4) | (((h.AsUInt16() >>> 2).AsByte() & m3).AsUInt16() << 4).AsByte();
         Vector256<byte> q3 = ((l0.AsUInt16() >>> 4).AsByte() & m4) | (((h.AsUInt16() >>> 4).AsByte() & m3).AsUInt16() << 4).AsByte();
         Vector256<byte> q4 = ((l1.AsUInt16() >>> 4).AsByte() & m4) | (((h.AsUInt16() >>> 6).AsByte() & m3).AsUInt16() << 4).AsByte();
-        return Group(q1, yy, Avx2.Shuffle(sc8, ScalePair0).AsInt16()) + Group(q2, yy + 32, Avx2.Shuffle(sc8, ScalePair1).AsInt16())
-             + Group(q3, yy + 64, Avx2.Shuffle(sc8, ScalePair2).AsInt16()) + Group(q4, yy + 96, Avx2.Shuffle(sc8, ScalePair3).AsInt16());
+        // q is 0..63, so vpmaddubsw takes it as the unsigned operand; the "− 32" comes once per block (Q6_K).
+        return Scaled(q1, yy, Avx2.Shuffle(sc8, ScalePair0).AsInt16()) + Scaled(q2, yy + 32, Avx2.Shuffle(sc8, ScalePair1).AsInt16())
+             + Scaled(q3, yy + 64, Avx2.Shuffle(sc8, ScalePair2).AsInt16()) + Scaled(q4, yy + 96, Avx2.Shuffle(sc8, ScalePair3).AsInt16());
     }
 
     // Q6_K: two halves of 128 (ql +64, qh +32, scales +8 per half); value ((ql nibble) | (2 qh bits) << 4) − 32.
@@ -211,7 +206,7 @@ internal static unsafe class DotAvx2KQuants
     {
         Vector256<ushort> h16 = hm.AsUInt16();
         Vector256<byte> four = (k >= 2 ? h16 >>> (k - 2) : h16 << (2 - k)).AsByte() & Vector256.Create((byte)4);
-        return Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(ql | four, Vector256.Load(y)), scale);
+        return Scaled(ql | four, y, scale);
     }
 
     /// <summary>One 128-element half of Q3_K: 32 qs bytes, hmask bits <paramref name="bit0"/>..+3, 8 scales as in Q2_K.</summary>
