@@ -139,22 +139,36 @@ internal static unsafe class TileAvx2
         return Vector256.Load(pv);
     }
 
-    /// <summary>The blocks past the last whole window for one pair: its units alternate between acc0 and acc1 as in a
-    /// window (inlined: as a call, the accumulators it takes were kept in memory through the caller's whole loop).</summary>
+    /// <summary>
+    /// The end of one pair's sequence, for dot and tile alike: the blocks past the last whole window (w, q at the first of
+    /// them; units alternating between acc0 and acc1 as in a window), then Σ(acc0 + acc1) minus the "−8" term (the windows'
+    /// vector c, then the tail blocks one by one). <paramref name="scratch"/>: 16 floats. Inlined: as a call, the
+    /// accumulators it takes were kept in memory through the caller's whole loop.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Q4_0Tail(byte* w, byte* q, int rem, Vector256<float> pv, ref Vector256<float> acc0, ref Vector256<float> acc1)
+    private static float Q4_0Finish(byte* w, byte* q, float* da, int nb, int b, Vector256<float> acc0, Vector256<float> acc1,
+        Vector256<float> c, float* scratch)
     {
-        Q4Consts k4 = Q4Consts.Create();
-        int units = (rem + 1) / 2;
-        for (int k = 0; k < units; k++, w += 36, q += 64)
+        float cs = Vector256.Sum(c);
+        int rem = nb - b;
+        if (rem > 0)
         {
-            Vector256<byte> lo, hi;
-            if (2 * k + 2 <= rem) Expand(w, k4.Low4, out lo, out hi);
-            else ExpandLast(w, k4.Low4, out lo, out hi);
-            Vector256<float> scale = UnitScale(pv, k4.Unit0 + Vector256.Create(2 * k));
-            if ((k & 1) == 0) acc0 = Unit(lo, hi, q, k4.Ones, scale, acc0);
-            else acc1 = Unit(lo, hi, q, k4.Ones, scale, acc1);
+            Vector256<float> pv = TailScales(w, da + b, rem, scratch, scratch + 8);
+            Q4Consts k4 = Q4Consts.Create();
+            int units = (rem + 1) / 2;
+            byte* wu = w, qu = q;
+            for (int k = 0; k < units; k++, wu += 36, qu += 64)
+            {
+                Vector256<byte> lo, hi;
+                if (2 * k + 2 <= rem) Expand(wu, k4.Low4, out lo, out hi);
+                else ExpandLast(wu, k4.Low4, out lo, out hi);
+                Vector256<float> scale = UnitScale(pv, k4.Unit0 + Vector256.Create(2 * k));
+                if ((k & 1) == 0) acc0 = Unit(lo, hi, qu, k4.Ones, scale, acc0);
+                else acc1 = Unit(lo, hi, qu, k4.Ones, scale, acc1);
+            }
+            for (int i = 0; i < rem; i++) cs += scratch[i] * da[nb + b + i];
         }
+        return Vector256.Sum(acc0 + acc1) - cs;
     }
 
     /// <summary>Q4_0 row · activation (the dot of the AVX2 set), with the per-pair arithmetic of <see cref="Q4_0x4x4"/>.</summary>
@@ -163,7 +177,7 @@ internal static unsafe class TileAvx2
         int nb = n / 32;
         float* da = ActivationFormat.Q8_0Scales(a, nb), c8 = da + nb;
         byte* q = ActivationFormat.Q8_0Pairs(a, nb);
-        float* dwTail = stackalloc float[16];
+        float* scratch = stackalloc float[16];
         Q4Consts k4 = Q4Consts.Create();
         Vector256<float> s0 = default, s1 = default, c = default;
         int b = 0;
@@ -184,14 +198,7 @@ internal static unsafe class TileAvx2
             Expand(w + 108, k4.Low4, out lo, out hi);
             s1 = Unit(lo, hi, q + 192, k4.Ones, UnitScale(pv, k4.Unit3), s1);
         }
-        float cs = Vector256.Sum(c);
-        int rem = nb - b;
-        if (rem > 0)
-        {
-            Q4_0Tail(w, q, rem, TailScales(w, da + b, rem, dwTail, dwTail + 8), ref s0, ref s1);
-            for (int i = 0; i < rem; i++) cs += dwTail[i] * c8[b + i];
-        }
-        return Vector256.Sum(s0 + s1) - cs;
+        return Q4_0Finish(w, q, da, nb, b, s0, s1, c, scratch);
     }
 
     /// <summary>4 Q4_0 rows × 4 tokens (<c>y[4·r + t]</c>), each pair with exactly the arithmetic of <see cref="Q4_0"/>.</summary>
@@ -203,7 +210,7 @@ internal static unsafe class TileAvx2
         Vector256<float>* pv = stackalloc Vector256<float>[16]; // [row][token]
         Vector256<float>* c = stackalloc Vector256<float>[16];
         Vector256<float>* s = stackalloc Vector256<float>[32]; // acc0 of pair i at s[i], acc1 at s[16 + i]
-        float* dwTail = stackalloc float[16];
+        float* scratch = stackalloc float[16];
         Q4Consts k4 = Q4Consts.Create();
         for (int t = 0; t < 4; t++)
         {
@@ -243,20 +250,11 @@ internal static unsafe class TileAvx2
                 }
             }
         }
-        int rem = nb - b;
         for (int r = 0; r < 4; r++)
             for (int t = 0; t < 4; t++)
             {
                 int i = 4 * r + t;
-                byte* wr = w[r] + 18L * b;
-                float cs = Vector256.Sum(c[i]);
-                Vector256<float> acc0 = s[i], acc1 = s[16 + i];
-                if (rem > 0)
-                {
-                    Q4_0Tail(wr, q[t] + 32L * b, rem, TailScales(wr, da[t] + b, rem, dwTail, dwTail + 8), ref acc0, ref acc1);
-                    for (int k = 0; k < rem; k++) cs += dwTail[k] * da[t][nb + b + k];
-                }
-                y[i] = Vector256.Sum(acc0 + acc1) - cs;
+                y[i] = Q4_0Finish(w[r] + 18L * b, q[t] + 32L * b, da[t], nb, b, s[i], s[16 + i], c[i], scratch);
             }
     }
 
