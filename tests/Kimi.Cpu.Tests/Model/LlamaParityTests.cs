@@ -9,7 +9,7 @@ namespace Kimi.Cpu.Tests.Model;
 /// <summary>Synthetic GGUFs written once per test class into a temporary folder.</summary>
 public sealed class SynthModelFiles : IDisposable
 {
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), $"kimi-model-parity-{Guid.NewGuid():N}");
+    private readonly string _dir = TestTempDirectory.Create("parity");
     private readonly Dictionary<string, string> _files = new();
 
     public string Get(SynthPreset preset, GgmlType type, MlaLayout layout = MlaLayout.Split)
@@ -18,7 +18,6 @@ public sealed class SynthModelFiles : IDisposable
         {
             string key = $"{preset.Name}-{type}-{layout}";
             if (_files.TryGetValue(key, out var path)) return path;
-            Directory.CreateDirectory(_dir);
             path = Path.Combine(_dir, key + ".gguf");
             SyntheticModel.Write(path, new SynthOptions { Preset = preset, ExpertType = type, DenseType = type, Layout = layout, Threads = 2 });
             _files[key] = path;
@@ -28,7 +27,7 @@ public sealed class SynthModelFiles : IDisposable
 
     public void Dispose()
     {
-        if (Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);
+        TestTempDirectory.Delete(_dir);
     }
 }
 

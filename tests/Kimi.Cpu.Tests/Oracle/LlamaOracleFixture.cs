@@ -7,8 +7,7 @@ public sealed class LlamaOracleFixture : IDisposable
 {
     public LlamaOracleFixture()
     {
-        Directory = Path.Combine(Path.GetTempPath(), $"kimi-oracle-{Guid.NewGuid():N}");
-        System.IO.Directory.CreateDirectory(Directory);
+        Directory = TestTempDirectory.Create("oracle");
         ModelPath = Path.Combine(Directory, "tiny-llama.gguf");
         TinyLlamaGguf.Write(ModelPath);
         Oracle = LlamaOracle.Load(ModelPath);
@@ -21,6 +20,6 @@ public sealed class LlamaOracleFixture : IDisposable
     public void Dispose()
     {
         Oracle.Dispose();
-        System.IO.Directory.Delete(Directory, recursive: true);
+        TestTempDirectory.Delete(Directory);
     }
 }

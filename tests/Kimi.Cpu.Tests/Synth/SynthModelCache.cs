@@ -5,21 +5,13 @@ namespace Kimi.Cpu.Tests.Synth;
 
 /// <summary>
 /// Synthetic models shared by all tests of one run: each distinct option set is written once into a temporary folder,
-/// which is removed when the test process exits.
+/// removed when the test assembly finishes (<see cref="TestTempDirectory"/>).
 /// </summary>
 public static class SynthModelCache
 {
-    private static readonly string Dir = Directory.CreateTempSubdirectory("kimi-synth-").FullName;
+    private static readonly string Dir = TestTempDirectory.Create("synth");
     private static readonly ConcurrentDictionary<SynthOptions, Lazy<string>> Files = new();
     private static int _unique;
-
-    static SynthModelCache()
-    {
-        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
-        {
-            try { Directory.Delete(Dir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-        };
-    }
 
     public static string Get(SynthOptions options) => Files.GetOrAdd(options, o => new Lazy<string>(() =>
     {
