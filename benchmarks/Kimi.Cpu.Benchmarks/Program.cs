@@ -4,10 +4,12 @@ namespace Kimi.Cpu.Benchmarks;
 
 public static class Program
 {
-    /// <summary>BenchmarkDotNet suites, or <c>side-by-side MODEL …</c> (<see cref="Model.SideBySide"/>).</summary>
+    /// <summary>BenchmarkDotNet suites, <c>side-by-side MODEL …</c> (<see cref="Model.SideBySide"/>) or
+    /// <c>bandwidth-ratio …</c> (<see cref="Kernels.BandwidthRatio"/>).</summary>
     public static int Main(string[] args)
     {
         if (args.Length > 0 && args[0] == "side-by-side") return Model.SideBySide.Run(args[1..]);
+        if (args.Length > 0 && args[0] == "bandwidth-ratio") return Kernels.BandwidthRatio.Run(args[1..]);
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
         return 0;
     }
