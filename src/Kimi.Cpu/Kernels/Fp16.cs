@@ -56,7 +56,8 @@ internal static unsafe class Fp16
     /// <summary>
     /// <see cref="Scales8Q4_0"/> with its constants held as values (a loop's locals, in registers): written inline, the JIT
     /// keeps them as memory operands and reloads the pick index and five masks for every window (measured 3 % of the Q4_0
-    /// dot). <c>zero</c> must be 0 at run time; adding it is what makes the vectors values rather than constants.
+    /// dot). <c>zero</c> must be 0 at run time; adding it is what makes the vectors values rather than constants. Loops
+    /// short of registers keep <see cref="Scales8Q4_0"/>: the 4 × 4 tile measured 5 % and IQ4_NL 3 % slower with this.
     /// </summary>
     internal readonly struct Q4_0ScalePicker
     {
