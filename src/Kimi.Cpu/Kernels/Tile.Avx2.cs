@@ -232,7 +232,7 @@ internal static unsafe class TileAvx2
             long wo = 18L * b, qo = 32L * b;
             for (int r = 0; r < 4; r++)
             {
-                Vector256<float> dw = k4.Scales.Pick8(w[r] + wo);
+                Vector256<float> dw = Fp16.Scales8Q4_0(w[r] + wo);
                 for (int t = 0; t < 4; t++)
                 {
                     pv[4 * r + t] = dw * Vector256.Load(da[t] + b);
