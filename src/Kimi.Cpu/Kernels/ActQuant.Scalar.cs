@@ -61,9 +61,25 @@ internal static unsafe class ActQuantScalar
         }
     }
 
-    /// <summary>n floats → n/32 Q8_1 blocks (36 bytes: fp16 d, fp16 s = d·Σq, 32 × i8).</summary>
-    public static void Q8_1(float* x, byte* y, int n) =>
+    /// <summary>n floats → n/32 Q8_1 blocks (36 bytes: fp16 d, fp16 s = d·Σq, 32 × i8), then the sidecar
+    /// (<see cref="Q8_1Sidecar"/>).</summary>
+    public static void Q8_1(float* x, byte* y, int n)
+    {
         ActivationQuants.QuantizeQ8_1(new ReadOnlySpan<float>(x, n), new Span<byte>(y, n / 32 * 36), Q8Rounding.X86Simd);
+        Q8_1Sidecar(y, n / 32);
+    }
+
+    /// <summary>Fills the sidecar after nb Q8_1 blocks: da[b] and sa[b], the blocks' fp16 d and s as fp32
+    /// (<see cref="ActivationFormat.Q8_1Scales"/>).</summary>
+    internal static void Q8_1Sidecar(byte* row, int nb)
+    {
+        float* da = ActivationFormat.Q8_1Scales(row, nb);
+        for (int b = 0; b < nb; b++)
+        {
+            da[b] = Fp16.Load(row + 36 * b);
+            da[nb + b] = Fp16.Load(row + 36 * b + 2);
+        }
+    }
 
     /// <summary>n floats → n/256 Q8_K blocks (292 bytes: f32 d, 256 × i8, 16 × i16 sums of 16).</summary>
     public static void Q8_K(float* x, byte* y, int n) =>

@@ -61,6 +61,7 @@ internal static unsafe class ActQuantVector
     /// <summary>Q8_1 (<see cref="ActQuantScalar.Q8_1"/>, same bytes): Q8_0V256's rounding, plus s = fp16(amax/127 · Σq).</summary>
     public static void Q8_1V256(float* x, byte* y, int n)
     {
+        byte* row = y;
         for (int b = 0; b < n / 32; b++, x += 32, y += 36)
         {
             Vector256<float> v0 = Vector256.Load(x), v1 = Vector256.Load(x + 8), v2 = Vector256.Load(x + 16), v3 = Vector256.Load(x + 24);
@@ -75,11 +76,13 @@ internal static unsafe class ActQuantVector
             *(ushort*)(y + 2) = HalfConvert.FloatToHalf(sum * d);
             Vector256.Narrow(Vector256.Narrow(q0, q1), Vector256.Narrow(q2, q3)).Store((sbyte*)(y + 4));
         }
+        ActQuantScalar.Q8_1Sidecar(row, n / 32);
     }
 
     /// <summary>Q8_1 with Vector128 (portable and NEON sets); same bytes as <see cref="ActQuantScalar.Q8_1"/>.</summary>
     public static void Q8_1V128(float* x, byte* y, int n)
     {
+        byte* row = y;
         for (int b = 0; b < n / 32; b++, x += 32, y += 36)
         {
             Vector128<float> m = Vector128<float>.Zero;
@@ -100,6 +103,7 @@ internal static unsafe class ActQuantVector
             *(ushort*)y = HalfConvert.FloatToHalf(d);
             *(ushort*)(y + 2) = HalfConvert.FloatToHalf(Vector128.Sum(sum) * d);
         }
+        ActQuantScalar.Q8_1Sidecar(row, n / 32);
     }
 
     /// <summary>

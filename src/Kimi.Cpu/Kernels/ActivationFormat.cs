@@ -8,7 +8,8 @@ namespace Kimi.Cpu.Kernels;
 /// A Q8_0 row of nb blocks is followed by a sidecar the SIMD kernels use instead of re-deriving it for every weight row:
 /// <c>da[nb]</c> (each block's fp16 scale as fp32), <c>c8[nb] = da·(8·Σq)</c> (the Q4_0 "−8" term), and, 64-byte aligned
 /// relative to the row, the quants again in block pairs (<see cref="Q8_0Pairs"/>) so that a 256-bit Q4_0 kernel can put
-/// two blocks' nibbles in one register.
+/// two blocks' nibbles in one register. A Q8_1 row is followed by <c>da[nb]</c> and <c>sa[nb]</c>, its blocks' fp16 d and s as
+/// fp32 (<see cref="Q8_1Scales"/>), which the Q4_1/Q5_1 kernels would otherwise convert again for every weight row.
 /// F16 and BF16 activations are stored as fp32 values already rounded to fp16/bf16: the products are the same numbers
 /// as ggml's fp16·fp16 dot, and the kernel does not convert the activation again for every weight row.
 /// </summary>
@@ -31,6 +32,9 @@ public static class ActivationFormat
     /// <summary>Sidecar of a Q8_0 activation row: per-block fp32 scales, then per-block <c>da·8·Σq</c>.</summary>
     internal static unsafe float* Q8_0Scales(byte* row, int blocks) => (float*)(row + 34L * blocks);
 
+    /// <summary>Sidecar of a Q8_1 activation row: per-block d as fp32, then per-block s (= fp16(d·Σq)) as fp32.</summary>
+    internal static unsafe float* Q8_1Scales(byte* row, int blocks) => (float*)(row + 36L * blocks);
+
     /// <summary>
     /// The pair copy of a Q8_0 activation row: for blocks 2k and 2k+1, 64 bytes <c>[q_2k[0..16), q_2k+1[0..16),
     /// q_2k[16..32), q_2k+1[16..32)]</c> — the partners of the low and of the high nibbles of two Q4_0 blocks loaded side by
@@ -48,6 +52,7 @@ public static class ActivationFormat
         {
             GgmlType.F32 or GgmlType.F16 or GgmlType.BF16 => 4L * cols,
             GgmlType.Q8_0 => Q8_0PairsOffset(cols / 32) + 64L * ((cols / 32 + 1) / 2),
+            GgmlType.Q8_1 => 44L * (cols / 32),
             _ => GgmlTypeInfo.RowBytes(a, cols),
         };
     }

@@ -123,7 +123,13 @@ public unsafe class ActivationQuantTests
             float amax = 0;
             for (int j = 0; j < 32; j++) amax = MathF.Max(amax, MathF.Abs(x[32 * b + j]));
             Assert.Equal(HalfConvert.FloatToHalf(amax / 127f * sum), BinaryPrimitives.ReadUInt16LittleEndian(blk[2..]));
+            // The sidecar after the blocks: d and s as fp32, bit for bit the stored halves.
+            int nb = x.Length / 32;
+            Assert.Equal(d, BinaryPrimitives.ReadSingleLittleEndian(a.AsSpan(36 * nb + 4 * b)));
+            Assert.Equal(HalfConvert.HalfToFloat(BinaryPrimitives.ReadUInt16LittleEndian(blk[2..])),
+                BinaryPrimitives.ReadSingleLittleEndian(a.AsSpan(40 * nb + 4 * b)));
         }
+        Assert.Equal(44 * (x.Length / 32), a.Length);
     }
 
     [Fact]
