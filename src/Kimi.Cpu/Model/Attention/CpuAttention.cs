@@ -1,6 +1,7 @@
 using Kimi.Cpu.Runtime;
 using System.Runtime.InteropServices;
 using Kimi.Cpu.Gguf;
+using Kimi.Cpu.Kernels;
 using Kimi.Cpu.Quants;
 using System.Numerics.Tensors;
 
@@ -27,7 +28,7 @@ internal sealed unsafe class CpuAttention : IAttention, IWorkerTask
     private readonly float _scale;
     private readonly AttentionNumerics _numerics;
     private readonly int _slots;
-    private readonly float* _scratch;  // per slot: scores[context] + q[dk] + acc[dv] + k row[dk] + v row[dv] + fp16 buffer[dv]
+    private readonly float* _scratch;  // per slot: scores[context] + q[dk] + acc[dv] + k row[dk] + v row[dv]
     private readonly int _slotFloats;
 
     // current call
@@ -51,7 +52,7 @@ internal sealed unsafe class CpuAttention : IAttention, IWorkerTask
         _numerics = numerics;
         _pool = pool;
         _slots = pool?.ThreadCount ?? 1;
-        _slotFloats = cache.Context + dk + dv + dk + dv + dv + 64;
+        _slotFloats = cache.Context + dk + dv + dk + dv + 64;
         _scratch = (float*)NativeMemory.AlignedAlloc((nuint)(4L * _slotFloats * _slots), 64);
     }
 
@@ -105,8 +106,7 @@ internal sealed unsafe class CpuAttention : IAttention, IWorkerTask
         switch (_cache.Type)
         {
             case GgmlType.F16:
-                TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(k, n), new Span<float>(kf, n));
-                s = TensorPrimitives.Dot(new ReadOnlySpan<float>(kf, n), q);
+                s = Fp16.DotHalf(k, qc, n);
                 break;
             case GgmlType.F32:
                 s = TensorPrimitives.Dot(new ReadOnlySpan<float>(k, n), q);
@@ -142,15 +142,6 @@ internal sealed unsafe class CpuAttention : IAttention, IWorkerTask
         TensorPrimitives.MultiplyAdd(VValues(v, vf), p, a, a);
     }
 
-    /// <summary>Rounds every value to fp16 and back (ggml's F16 flash-attention accumulator).</summary>
-    private void RoundToHalf(float* acc, Half* buffer)
-    {
-        var a = new Span<float>(acc, _dv);
-        var h = new Span<Half>(buffer, _dv);
-        TensorPrimitives.ConvertToHalf(a, h);
-        TensorPrimitives.ConvertToSingle(h, a);
-    }
-
 
     private void Standard(BatchToken bt, int h, float* q, float* o, float* scratch)
     {
@@ -170,7 +161,6 @@ internal sealed unsafe class CpuAttention : IAttention, IWorkerTask
     {
         int n = bt.Pos + 1;
         float* qc = scratch + _cache.Context, acc = qc + _dk, kf = acc + _dv, vf = kf + _dk;
-        Half* hb = (Half*)(vf + _dv);
         bool f16 = _cache.Type == GgmlType.F16;
         var a = new Span<float>(acc, _dv);
         for (int d = 0; d < _dk; d++) qc[d] = _cache.Round(q[d]);
@@ -186,12 +176,12 @@ internal sealed unsafe class CpuAttention : IAttention, IWorkerTask
                 M = sj;
                 ms = MathF.Exp(mOld - M);
                 TensorPrimitives.Multiply(a, ms, a);
-                if (f16) RoundToHalf(acc, hb);
+                if (f16) Fp16.RoundToHalf(acc, _dv);
             }
             else vs = MathF.Exp(sj - M);
-            // acc = fma(v, vs, acc), rounded to fp16 with an F16 cache (ggml_vec_mad_f16)
-            TensorPrimitives.FusedMultiplyAdd(VValues(VRow(bt.Seq, j, h), vf), vs, a, a);
-            if (f16) RoundToHalf(acc, hb);
+            // acc = fma(v, vs, acc), rounded to fp16 with an F16 cache (ggml_vec_mad_f16; one pass, no F16C needed)
+            if (f16) Fp16.MadRoundHalf(acc, VRow(bt.Seq, j, h), vs, _dv);
+            else TensorPrimitives.FusedMultiplyAdd(VValues(VRow(bt.Seq, j, h), vf), vs, a, a);
             S = S * ms + vs;
         }
         float inv = S == 0 ? 0 : 1.0f / S;
