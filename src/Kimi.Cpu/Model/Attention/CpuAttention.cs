@@ -28,7 +28,7 @@ internal sealed unsafe class CpuAttention : IAttention, IWorkerTask
     private readonly float _scale;
     private readonly AttentionNumerics _numerics;
     private readonly int _slots;
-    private readonly float* _scratch;  // per slot: scores[context] + q[dk] + acc[dv] + k row[dk] + v row[dv]
+    private readonly float* _scratch;  // per slot: scores[context] + q[dk] + acc[dv] + v row[dv]
     private readonly int _slotFloats;
 
     // current call
@@ -52,7 +52,7 @@ internal sealed unsafe class CpuAttention : IAttention, IWorkerTask
         _numerics = numerics;
         _pool = pool;
         _slots = pool?.ThreadCount ?? 1;
-        _slotFloats = cache.Context + dk + dv + dk + dv + 64;
+        _slotFloats = cache.Context + dk + dv + dv + 64;
         _scratch = (float*)NativeMemory.AlignedAlloc((nuint)(4L * _slotFloats * _slots), 64);
     }
 
@@ -98,7 +98,7 @@ internal sealed unsafe class CpuAttention : IAttention, IWorkerTask
         : _cache.V(seq, _layer, pos) + (long)h * _vHeadStride * _cache.ElementSize;
 
     // q·k over Dk with the K row read in the cache type (F32 products and sums; vectorized), one type dispatch per row
-    private float Score(byte* k, float* qc, float* kf)
+    private float Score(byte* k, float* qc)
     {
         int n = _dk;
         var q = new ReadOnlySpan<float>(qc, n);
@@ -146,9 +146,9 @@ internal sealed unsafe class CpuAttention : IAttention, IWorkerTask
     private void Standard(BatchToken bt, int h, float* q, float* o, float* scratch)
     {
         int n = bt.Pos + 1;
-        float* s = scratch, qc = scratch + _cache.Context, acc = qc + _dk, kf = acc + _dv, vf = kf + _dk;
+        float* s = scratch, qc = scratch + _cache.Context, acc = qc + _dk, vf = acc + _dv;
         for (int d = 0; d < _dk; d++) qc[d] = _cache.Round(q[d]);
-        for (int j = 0; j < n; j++) s[j] = Score(KRow(bt.Seq, j, h), qc, kf);
+        for (int j = 0; j < n; j++) s[j] = Score(KRow(bt.Seq, j, h), qc);
         Ops.Activations.Softmax(s, n);
         // kqv = mul_mat(V^T, P): P is converted to V's vec_dot type (the cache type), products summed in F32
         for (int j = 0; j < n; j++) s[j] = _cache.Round(s[j]);
@@ -160,7 +160,7 @@ internal sealed unsafe class CpuAttention : IAttention, IWorkerTask
     private void Flash(BatchToken bt, int h, float* q, float* o, float* scratch)
     {
         int n = bt.Pos + 1;
-        float* qc = scratch + _cache.Context, acc = qc + _dk, kf = acc + _dv, vf = kf + _dk;
+        float* qc = scratch + _cache.Context, acc = qc + _dk, vf = acc + _dv;
         bool f16 = _cache.Type == GgmlType.F16;
         var a = new Span<float>(acc, _dv);
         for (int d = 0; d < _dk; d++) qc[d] = _cache.Round(q[d]);
@@ -168,7 +168,7 @@ internal sealed unsafe class CpuAttention : IAttention, IWorkerTask
         float S = 0, M = float.NegativeInfinity;
         for (int j = 0; j < n; j++)
         {
-            float sj = Score(KRow(bt.Seq, j, h), qc, kf);
+            float sj = Score(KRow(bt.Seq, j, h), qc);
             float ms = 1, vs = 1;
             if (sj > M)
             {
