@@ -84,5 +84,47 @@ foreach (KernelIsa isa in KernelIsas.Supported)
     }
     Console.WriteLine($"{isa}: checked ({string.Join(", ", KernelTestData.MatMulTypes.Select(t => mm.Kernels.DotName(t)).Where(n => !n.StartsWith("Scalar", StringComparison.Ordinal)))})");
 }
+// The attention's fp16 helpers (Vector128 on NEON, Vector256 where accelerated): exact round trips and the fused steps.
+{
+    var rng = new Random(23);
+    int bad = 0;
+    var x = new float[4099];
+    for (int rep = 0; rep < 64; rep++)
+    {
+        for (int i = 0; i < x.Length; i++) x[i] = BitConverter.UInt32BitsToSingle((uint)rng.NextInt64(0, 1L << 32));
+        x[0] = 65504; x[1] = 65519.996f; x[2] = 65520; x[3] = 6.1035156e-5f; x[4] = 2.9802322e-8f; x[5] = -0f; x[6] = float.NaN;
+        var y = (float[])x.Clone();
+        unsafe { fixed (float* py = y) Fp16.RoundToHalf(py, y.Length); }
+        for (int i = 0; i < x.Length; i++)
+        {
+            float e = (float)(Half)x[i];
+            if (!(float.IsNaN(e) ? float.IsNaN(y[i]) : BitConverter.SingleToUInt32Bits(e) == BitConverter.SingleToUInt32Bits(y[i]))) bad++;
+        }
+        int n = 1 + rng.Next(600);
+        var v = new Half[n];
+        var acc = new float[n];
+        double dot = 0, mag = 0;
+        for (int i = 0; i < n; i++)
+        {
+            v[i] = (Half)(float)(rng.NextDouble() * 4 - 2);
+            acc[i] = (float)(Half)(float)(rng.NextDouble() * 8 - 4);
+            dot += (double)(float)v[i] * acc[i];
+            mag += Math.Abs((double)(float)v[i] * acc[i]);
+        }
+        float s = (float)rng.NextDouble(), got;
+        var mad = (float[])acc.Clone();
+        unsafe
+        {
+            fixed (Half* pv = v) fixed (float* pa = acc) got = Fp16.DotHalf((byte*)pv, pa, n);
+            fixed (Half* pv = v) fixed (float* pm = mad) Fp16.MadRoundHalf(pm, (byte*)pv, s, n);
+        }
+        if (!(Math.Abs(got - dot) <= n * Math.Pow(2, -24) * mag + 1e-30)) bad++;
+        for (int i = 0; i < n; i++)
+            if (BitConverter.SingleToUInt32Bits(mad[i]) != BitConverter.SingleToUInt32Bits((float)(Half)MathF.FusedMultiplyAdd((float)v[i], s, acc[i]))) bad++;
+    }
+    if (bad == 0) passed++;
+    else { failed++; Console.WriteLine($"FAIL Fp16.RoundToHalf/MadRoundHalf/DotHalf: {bad} wrong values"); }
+    Console.WriteLine("fp16 attention helpers: checked");
+}
 Console.WriteLine($"{passed} passed, {failed} failed");
 return failed == 0 ? 0 : 1;
