@@ -57,7 +57,7 @@ public static unsafe class BandwidthRatio
                     ratio[i].Add(g / r);
                 }
             }
-            Console.WriteLine($"{threads} thread(s), {rounds} rounds, ISA {mm.Kernels.Isa}; matrices {Cols} wide, ≥ 1 GiB each; read buffer 1 GiB");
+            Console.WriteLine($"{threads} thread(s), {rounds} rounds, ISA {mm.Kernels.Isa}; matrices {Cols} wide, ≥ 1 GiB each; read buffer 1 GiB; {PeakRss.Describe()}");
             Console.WriteLine($"read          {Median(read),6:F1} GB/s (min {read.Min():F1}, max {read.Max():F1})");
             for (int i = 0; i < types.Length; i++)
                 Console.WriteLine($"{GgmlTypeInfo.Name(types[i]),-8} gemv {Median(gemv[i]),6:F1} GB/s   ratio median {Median(ratio[i]):P0} " +

@@ -1,3 +1,4 @@
+using BenchmarkDotNet.Diagnosers;
 using System.Runtime.InteropServices;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Columns;
@@ -28,6 +29,7 @@ public unsafe class GemmBenchmarks
         {
             AddJob(Job.Default.WithLaunchCount(1).WithWarmupCount(3).WithIterationCount(8));
             AddColumn(new TokensPerSecondColumn());
+            AddDiagnoser(MemoryDiagnoser.Default); // "Allocated": managed bytes per call (none expected on the hot path)
         }
     }
 
