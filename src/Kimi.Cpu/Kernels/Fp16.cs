@@ -365,4 +365,36 @@ internal static unsafe class Fp16
         for (; i < n; i++) sum = MathF.FusedMultiplyAdd(HalfConvert.HalfToFloat(hp[i]), q[i], sum);
         return sum;
     }
+
+    /// <summary><see cref="MadRoundHalf(float*, byte*, float, int)"/> for a V row already in fp32 (converted once for
+    /// several heads): acc[i] = fp16(fma(v[i], s, acc[i])).</summary>
+    public static void MadRoundHalf(float* acc, ReadOnlySpan<float> v, float s, int n)
+    {
+        if (v.Length < n) throw new ArgumentException("v is shorter than n", nameof(v));
+        fixed (float* vp = v)
+        {
+            int i = 0;
+            if (Vector256.IsHardwareAccelerated)
+            {
+                Vector256<float> vs = Vector256.Create(s);
+                for (; i + 8 <= n; i += 8)
+                {
+                    Vector256<float> r = Vector256.FusedMultiplyAdd(Vector256.Load(vp + i), vs, Vector256.Load(acc + i));
+                    if (Vector256.EqualsAll(r, r)) RoundToHalf(r).Store(acc + i);
+                    else for (int k = 0; k < 8; k++) acc[i + k] = RoundToHalf(r.GetElement(k));
+                }
+            }
+            if (Vector128.IsHardwareAccelerated)
+            {
+                Vector128<float> vs = Vector128.Create(s);
+                for (; i + 4 <= n; i += 4)
+                {
+                    Vector128<float> r = Vector128.FusedMultiplyAdd(Vector128.Load(vp + i), vs, Vector128.Load(acc + i));
+                    if (Vector128.EqualsAll(r, r)) RoundToHalf(r).Store(acc + i);
+                    else for (int k = 0; k < 4; k++) acc[i + k] = RoundToHalf(r.GetElement(k));
+                }
+            }
+            for (; i < n; i++) acc[i] = RoundToHalf(MathF.FusedMultiplyAdd(vp[i], s, acc[i]));
+        }
+    }
 }

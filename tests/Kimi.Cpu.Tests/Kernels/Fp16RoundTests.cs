@@ -77,6 +77,9 @@ public unsafe class Fp16RoundTests
                 var got = (float[])acc.Clone();
                 fixed (float* pg = got) fixed (Half* pv = v) Fp16.MadRoundHalf(pg, (byte*)pv, s, n);
                 for (int i = 0; i < n; i++) AssertSame(acc[i], expected[i], got[i]);
+                var fromF32 = (float[])acc.Clone(); // the same step with V already converted (a head group's shared row)
+                fixed (float* pg = fromF32) Fp16.MadRoundHalf(pg, vf, s, n);
+                for (int i = 0; i < n; i++) AssertSame(acc[i], expected[i], fromF32[i]);
             }
     }
 

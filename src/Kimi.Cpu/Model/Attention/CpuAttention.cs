@@ -28,8 +28,12 @@ internal sealed unsafe class CpuAttention : IAttention, IWorkerTask
     private readonly float _scale;
     private readonly AttentionNumerics _numerics;
     private readonly int _slots;
-    private readonly float* _scratch;  // per slot: scores[context] + q[dk] + acc[dv] + v row[dv]
+    private readonly float* _scratch;  // per slot: scores[context] + q[dk] + acc[dv] + v row[dv], then a head group's k row[dk] + q[G·dk] + acc[G·dv] + M[G] + S[G]
     private readonly int _slotFloats;
+    // Heads that read the same K row (MLA: kHeadStride 0, V inside K) go in groups: the row is converted from fp16 once
+    // per key for the group instead of once per head (without F16C the conversion is most of the work).
+    private const int HeadGroup = 4;
+    private readonly bool _sharedRow;
 
     // current call
     private int _layer;
@@ -52,7 +56,8 @@ internal sealed unsafe class CpuAttention : IAttention, IWorkerTask
         _numerics = numerics;
         _pool = pool;
         _slots = pool?.ThreadCount ?? 1;
-        _slotFloats = cache.Context + dk + dv + dv + 64;
+        _sharedRow = kHeadStride == 0 && _vInK && numerics == AttentionNumerics.Flash;
+        _slotFloats = cache.Context + dk + dv + dv + 64 + dk + HeadGroup * (dk + dv + 2);
         _scratch = (float*)NativeMemory.AlignedAlloc((nuint)(4L * _slotFloats * _slots), 64);
     }
 
@@ -80,6 +85,17 @@ internal sealed unsafe class CpuAttention : IAttention, IWorkerTask
     public void Execute(int slot)
     {
         float* scratch = _scratch + (long)slot * _slotFloats;
+        if (_sharedRow)
+        {
+            int groups = (_nHead + HeadGroup - 1) / HeadGroup, items = _count * groups;
+            for (int i = slot; i < items; i += _slots)
+            {
+                int t = i / groups, h0 = i % groups * HeadGroup;
+                FlashGroup(_tokens[t], h0, Math.Min(HeadGroup, _nHead - h0), _q + ((long)t * _nHead + h0) * _dk,
+                    _out + ((long)t * _nHead + h0) * _dv, scratch);
+            }
+            return;
+        }
         int pairs = _count * _nHead;
         for (int i = slot; i < pairs; i += _slots)
         {
@@ -188,6 +204,68 @@ internal sealed unsafe class CpuAttention : IAttention, IWorkerTask
         for (int d = 0; d < _dv; d++) o[d] = acc[d] * inv;
     }
 
+
+    /// <summary>
+    /// <see cref="Flash"/> for heads h0 … h0+g−1 that read the same K row (V its first dv values): the row is converted to
+    /// F32 once per key, then each head takes its score, online-softmax step and accumulate-and-round from it.
+    /// </summary>
+    private void FlashGroup(BatchToken bt, int h0, int g, float* q, float* o, float* scratch)
+    {
+        int n = bt.Pos + 1;
+        float* kf = scratch + _cache.Context + _dk + _dv + _dv + 64, gq = kf + _dk, gacc = gq + HeadGroup * _dk;
+        float* gM = gacc + HeadGroup * _dv, gS = gM + HeadGroup;
+        bool f16 = _cache.Type == GgmlType.F16;
+        for (int k = 0; k < g; k++)
+        {
+            for (int d = 0; d < _dk; d++) gq[k * _dk + d] = _cache.Round(q[k * _dk + d]);
+            new Span<float>(gacc + k * _dv, _dv).Clear();
+            gM[k] = float.NegativeInfinity;
+            gS[k] = 0;
+        }
+        for (int j = 0; j < n; j++)
+        {
+            ReadOnlySpan<float> kv = KValues(KRow(bt.Seq, j, h0), kf);
+            for (int k = 0; k < g; k++)
+            {
+                float* acc = gacc + k * _dv;
+                var a = new Span<float>(acc, _dv);
+                float sj = TensorPrimitives.Dot(kv, new ReadOnlySpan<float>(gq + k * _dk, _dk)) * _scale;
+                float ms = 1, vs = 1, M = gM[k];
+                if (sj > M)
+                {
+                    gM[k] = sj;
+                    ms = MathF.Exp(M - sj);
+                    TensorPrimitives.Multiply(a, ms, a);
+                    if (f16) Fp16.RoundToHalf(acc, _dv);
+                }
+                else vs = MathF.Exp(sj - M);
+                if (f16) Fp16.MadRoundHalf(acc, kv, vs, _dv);
+                else TensorPrimitives.FusedMultiplyAdd(kv[.._dv], vs, a, a);
+                gS[k] = gS[k] * ms + vs;
+            }
+        }
+        for (int k = 0; k < g; k++)
+        {
+            float inv = gS[k] == 0 ? 0 : 1.0f / gS[k];
+            for (int d = 0; d < _dv; d++) o[k * _dv + d] = gacc[k * _dv + d] * inv;
+        }
+    }
+
+    /// <summary>The K row as F32 values: a view of an F32 cache row, else converted into <paramref name="kf"/>.</summary>
+    private ReadOnlySpan<float> KValues(byte* k, float* kf)
+    {
+        switch (_cache.Type)
+        {
+            case GgmlType.F32:
+                return new ReadOnlySpan<float>(k, _dk);
+            case GgmlType.F16:
+                TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(k, _dk), new Span<float>(kf, _dk));
+                return new ReadOnlySpan<float>(kf, _dk);
+            default:
+                for (int d = 0; d < _dk; d++) kf[d] = _cache.Load(k, d);
+                return new ReadOnlySpan<float>(kf, _dk);
+        }
+    }
 
     public void Dispose() => NativeMemory.AlignedFree(_scratch);
 }
