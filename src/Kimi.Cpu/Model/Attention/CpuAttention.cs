@@ -135,19 +135,20 @@ internal sealed unsafe class CpuAttention : IAttention, IWorkerTask
         return s * _scale;
     }
 
-    /// <summary>The V row as F32 values: a view of an F32 cache row, else converted into <paramref name="vf"/>.</summary>
-    private ReadOnlySpan<float> VValues(byte* v, float* vf)
+    /// <summary>The first <paramref name="n"/> values of a cache row as F32: a view of an F32 row, else converted into
+    /// <paramref name="buffer"/>.</summary>
+    private ReadOnlySpan<float> RowValues(byte* row, int n, float* buffer)
     {
         switch (_cache.Type)
         {
             case GgmlType.F32:
-                return new ReadOnlySpan<float>(v, _dv);
+                return new ReadOnlySpan<float>(row, n);
             case GgmlType.F16:
-                TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(v, _dv), new Span<float>(vf, _dv));
-                return new ReadOnlySpan<float>(vf, _dv);
+                TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(row, n), new Span<float>(buffer, n));
+                return new ReadOnlySpan<float>(buffer, n);
             default:
-                for (int d = 0; d < _dv; d++) vf[d] = _cache.Load(v, d);
-                return new ReadOnlySpan<float>(vf, _dv);
+                for (int d = 0; d < n; d++) buffer[d] = _cache.Load(row, d);
+                return new ReadOnlySpan<float>(buffer, n);
         }
     }
 
@@ -155,7 +156,7 @@ internal sealed unsafe class CpuAttention : IAttention, IWorkerTask
     private void AccumulateV(byte* v, float p, float* acc, float* vf)
     {
         var a = new Span<float>(acc, _dv);
-        TensorPrimitives.MultiplyAdd(VValues(v, vf), p, a, a);
+        TensorPrimitives.MultiplyAdd(RowValues(v, _dv, vf), p, a, a);
     }
 
 
@@ -197,7 +198,7 @@ internal sealed unsafe class CpuAttention : IAttention, IWorkerTask
             else vs = MathF.Exp(sj - M);
             // acc = fma(v, vs, acc), rounded to fp16 with an F16 cache (ggml_vec_mad_f16; one pass, no F16C needed)
             if (f16) Fp16.MadRoundHalf(acc, VRow(bt.Seq, j, h), vs, _dv);
-            else TensorPrimitives.FusedMultiplyAdd(VValues(VRow(bt.Seq, j, h), vf), vs, a, a);
+            else TensorPrimitives.FusedMultiplyAdd(RowValues(VRow(bt.Seq, j, h), _dv, vf), vs, a, a);
             S = S * ms + vs;
         }
         float inv = S == 0 ? 0 : 1.0f / S;
@@ -224,7 +225,7 @@ internal sealed unsafe class CpuAttention : IAttention, IWorkerTask
         }
         for (int j = 0; j < n; j++)
         {
-            ReadOnlySpan<float> kv = KValues(KRow(bt.Seq, j, h0), kf);
+            ReadOnlySpan<float> kv = RowValues(KRow(bt.Seq, j, h0), _dk, kf);
             for (int k = 0; k < g; k++)
             {
                 float* acc = gacc + k * _dv;
@@ -248,22 +249,6 @@ internal sealed unsafe class CpuAttention : IAttention, IWorkerTask
         {
             float inv = gS[k] == 0 ? 0 : 1.0f / gS[k];
             for (int d = 0; d < _dv; d++) o[k * _dv + d] = gacc[k * _dv + d] * inv;
-        }
-    }
-
-    /// <summary>The K row as F32 values: a view of an F32 cache row, else converted into <paramref name="kf"/>.</summary>
-    private ReadOnlySpan<float> KValues(byte* k, float* kf)
-    {
-        switch (_cache.Type)
-        {
-            case GgmlType.F32:
-                return new ReadOnlySpan<float>(k, _dk);
-            case GgmlType.F16:
-                TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(k, _dk), new Span<float>(kf, _dk));
-                return new ReadOnlySpan<float>(kf, _dk);
-            default:
-                for (int d = 0; d < _dk; d++) kf[d] = _cache.Load(k, d);
-                return new ReadOnlySpan<float>(kf, _dk);
         }
     }
 
