@@ -113,14 +113,20 @@ foreach (KernelIsa isa in KernelIsas.Supported)
         }
         float s = (float)rng.NextDouble(), got;
         var mad = (float[])acc.Clone();
+        var madF32 = (float[])acc.Clone();
+        float[] vf = v.Select(h => (float)h).ToArray();
         unsafe
         {
             fixed (Half* pv = v) fixed (float* pa = acc) got = Fp16.DotHalf((byte*)pv, pa, n);
             fixed (Half* pv = v) fixed (float* pm = mad) Fp16.MadRoundHalf(pm, (byte*)pv, s, n);
+            fixed (float* pm = madF32) Fp16.MadRoundHalf(pm, vf, s, n);
         }
         if (!(Math.Abs(got - dot) <= n * Math.Pow(2, -24) * mag + 1e-30)) bad++;
         for (int i = 0; i < n; i++)
-            if (BitConverter.SingleToUInt32Bits(mad[i]) != BitConverter.SingleToUInt32Bits((float)(Half)MathF.FusedMultiplyAdd((float)v[i], s, acc[i]))) bad++;
+        {
+            uint expected = BitConverter.SingleToUInt32Bits((float)(Half)MathF.FusedMultiplyAdd((float)v[i], s, acc[i]));
+            if (BitConverter.SingleToUInt32Bits(mad[i]) != expected || BitConverter.SingleToUInt32Bits(madF32[i]) != expected) bad++;
+        }
     }
     if (bad == 0) passed++;
     else { failed++; Console.WriteLine($"FAIL Fp16.RoundToHalf/MadRoundHalf/DotHalf: {bad} wrong values"); }
