@@ -114,21 +114,14 @@ internal static unsafe class TileAvx2
         hi = (x.AsUInt16() >>> 4).AsByte() & low4;
     }
 
-    /// <summary>A unit's integer dots as floats: lanes 0-3 the first block's, 4-7 the second's (q = the unit's 64 pair bytes).</summary>
+    /// <summary>acc = fma(the unit's integer dots as floats, scale, acc): lanes 0-3 the first block's, 4-7 the second's
+    /// (qLo, qHi = the unit's 64 pair-copy bytes; scale = the window's products permuted by the unit's pattern). One level
+    /// and the loads written at the call site: the 4 × 4 tile inlines 64 of these, and nested helpers (even one-line load
+    /// wrappers) exceeded the JIT's inlining budget there; loads inside cost the tile 3 % in address arithmetic.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> PairDot(Vector256<byte> lo, Vector256<byte> hi, byte* q, Vector256<short> ones) =>
-        Cvt(Avx2.MultiplyAddAdjacent(
-            Avx2.MultiplyAddAdjacent(lo, Vector256.Load((sbyte*)q)) + Avx2.MultiplyAddAdjacent(hi, Vector256.Load((sbyte*)(q + 32))),
-            ones));
-
-    /// <summary>Scale vector of unit k of a window: lanes 0-3 = pv[2k], 4-7 = pv[2k+1] (unit = that pattern).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> UnitScale(Vector256<float> pv, Vector256<int> unit) => Avx2.PermuteVar8x32(pv, unit);
-
-    /// <summary>acc = fma(unit's dots, its scale vector, acc).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Unit(Vector256<byte> lo, Vector256<byte> hi, byte* q, Vector256<short> ones, Vector256<float> scale, Vector256<float> acc) =>
-        Fma.MultiplyAdd(PairDot(lo, hi, q, ones), scale, acc);
+    private static Vector256<float> Unit(Vector256<byte> lo, Vector256<byte> hi, Vector256<sbyte> qLo, Vector256<sbyte> qHi, Vector256<short> ones,
+        Vector256<float> scale, Vector256<float> acc) =>
+        Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(lo, qLo) + Avx2.MultiplyAddAdjacent(hi, qHi), ones)), scale, acc);
 
     /// <summary>
     /// Scale products of the blocks past the last whole window (rem &lt; 8 of them, at w): pv lanes 0..rem-1 = dw·da, the
@@ -169,9 +162,9 @@ internal static unsafe class TileAvx2
                 Vector256<byte> lo, hi;
                 if (2 * k + 2 <= rem) Expand(wu, k4.Low4, out lo, out hi);
                 else ExpandLast(wu, k4.Low4, out lo, out hi);
-                Vector256<float> scale = UnitScale(pv, k4.Unit0 + Vector256.Create(2 * k));
-                if ((k & 1) == 0) acc0 = Unit(lo, hi, qu, k4.Ones, scale, acc0);
-                else acc1 = Unit(lo, hi, qu, k4.Ones, scale, acc1);
+                Vector256<float> scale = Avx2.PermuteVar8x32(pv, k4.Unit0 + Vector256.Create(2 * k));
+                if ((k & 1) == 0) acc0 = Unit(lo, hi, Vector256.Load((sbyte*)qu), Vector256.Load((sbyte*)(qu + 32)), k4.Ones, scale, acc0);
+                else acc1 = Unit(lo, hi, Vector256.Load((sbyte*)qu), Vector256.Load((sbyte*)(qu + 32)), k4.Ones, scale, acc1);
             }
             for (int i = 0; i < rem; i++) cs += scratch[i] * da[nb + b + i];
         }
@@ -197,13 +190,13 @@ internal static unsafe class TileAvx2
             Vector256<float> pv = dw * Vector256.Load(da + b);
             c = Fma.MultiplyAdd(dw, Vector256.Load(c8 + b), c);
             Expand(w, k4.Low4, out var lo, out var hi);
-            s0 = Unit(lo, hi, q, k4.Ones, UnitScale(pv, k4.Unit0), s0);
+            s0 = Unit(lo, hi, Vector256.Load((sbyte*)q), Vector256.Load((sbyte*)(q + 32)), k4.Ones, Avx2.PermuteVar8x32(pv, k4.Unit0), s0);
             Expand(w + 36, k4.Low4, out lo, out hi);
-            s1 = Unit(lo, hi, q + 64, k4.Ones, UnitScale(pv, k4.Unit1), s1);
+            s1 = Unit(lo, hi, Vector256.Load((sbyte*)(q + 64)), Vector256.Load((sbyte*)(q + 96)), k4.Ones, Avx2.PermuteVar8x32(pv, k4.Unit1), s1);
             Expand(w + 72, k4.Low4, out lo, out hi);
-            s0 = Unit(lo, hi, q + 128, k4.Ones, UnitScale(pv, k4.Unit2), s0);
+            s0 = Unit(lo, hi, Vector256.Load((sbyte*)(q + 128)), Vector256.Load((sbyte*)(q + 160)), k4.Ones, Avx2.PermuteVar8x32(pv, k4.Unit2), s0);
             Expand(w + 108, k4.Low4, out lo, out hi);
-            s1 = Unit(lo, hi, q + 192, k4.Ones, UnitScale(pv, k4.Unit3), s1);
+            s1 = Unit(lo, hi, Vector256.Load((sbyte*)(q + 192)), Vector256.Load((sbyte*)(q + 224)), k4.Ones, Avx2.PermuteVar8x32(pv, k4.Unit3), s1);
         }
         return Q4_0Finish(w, q, da, nb, b, s0, s1, c, scratch);
     }
@@ -272,8 +265,7 @@ internal static unsafe class TileAvx2
         Q4_0TilePair(dw, d3, nb, q3, lo0, hi0, lo1, hi1, lo2, hi2, lo3, hi3, ones, u0, u1, u2, u3, s + 3, c + 3);
     }
 
-    /// <summary>One (row, token) pair's window: the dot's window step (<see cref="Q4_0"/>) on the expanded row. Written
-    /// flat (no Unit/PairDot nesting): nested, the tile exceeded the JIT's inlining budget and kept calls.</summary>
+    /// <summary>One (row, token) pair's window: the dot's window step (<see cref="Q4_0"/>) on the expanded row.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Q4_0TilePair(Vector256<float> dw, float* d, int nb, byte* qt, Vector256<byte> lo0, Vector256<byte> hi0,
         Vector256<byte> lo1, Vector256<byte> hi1, Vector256<byte> lo2, Vector256<byte> hi2, Vector256<byte> lo3, Vector256<byte> hi3,
@@ -281,17 +273,11 @@ internal static unsafe class TileAvx2
     {
         Vector256<float> p = dw * Vector256.Load(d);
         c[0] = Fma.MultiplyAdd(dw, Vector256.Load(d + nb), c[0]);
-        Vector256<float> acc0 = TileUnit(lo0, hi0, Vector256.Load((sbyte*)qt), Vector256.Load((sbyte*)(qt + 32)), ones, Avx2.PermuteVar8x32(p, u0), s[0]);
-        Vector256<float> acc1 = TileUnit(lo1, hi1, Vector256.Load((sbyte*)(qt + 64)), Vector256.Load((sbyte*)(qt + 96)), ones, Avx2.PermuteVar8x32(p, u1), s[16]);
-        s[0] = TileUnit(lo2, hi2, Vector256.Load((sbyte*)(qt + 128)), Vector256.Load((sbyte*)(qt + 160)), ones, Avx2.PermuteVar8x32(p, u2), acc0);
-        s[16] = TileUnit(lo3, hi3, Vector256.Load((sbyte*)(qt + 192)), Vector256.Load((sbyte*)(qt + 224)), ones, Avx2.PermuteVar8x32(p, u3), acc1);
+        Vector256<float> acc0 = Unit(lo0, hi0, Vector256.Load((sbyte*)qt), Vector256.Load((sbyte*)(qt + 32)), ones, Avx2.PermuteVar8x32(p, u0), s[0]);
+        Vector256<float> acc1 = Unit(lo1, hi1, Vector256.Load((sbyte*)(qt + 64)), Vector256.Load((sbyte*)(qt + 96)), ones, Avx2.PermuteVar8x32(p, u1), s[16]);
+        s[0] = Unit(lo2, hi2, Vector256.Load((sbyte*)(qt + 128)), Vector256.Load((sbyte*)(qt + 160)), ones, Avx2.PermuteVar8x32(p, u2), acc0);
+        s[16] = Unit(lo3, hi3, Vector256.Load((sbyte*)(qt + 192)), Vector256.Load((sbyte*)(qt + 224)), ones, Avx2.PermuteVar8x32(p, u3), acc1);
     }
-
-    /// <summary><see cref="Unit"/> in one level, the pair-copy halves already loaded.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> TileUnit(Vector256<byte> lo, Vector256<byte> hi, Vector256<sbyte> qLo, Vector256<sbyte> qHi, Vector256<short> ones,
-        Vector256<float> scale, Vector256<float> acc) =>
-        Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(lo, qLo) + Avx2.MultiplyAddAdjacent(hi, qHi), ones)), scale, acc);
 
     // ---- Q8_0: per (row, token) pair, blocks alternate between two accumulators (even blocks acc0 = fma(p, s, acc0), odd
     // ones acc1; measured 8 % faster than summing groups of 4 first), result Σ(acc0 + acc1). ----
