@@ -185,22 +185,37 @@ internal sealed unsafe class CpuAttention : IAttention, IWorkerTask
         float S = 0, M = float.NegativeInfinity;
         for (int j = 0; j < n; j++)
         {
-            float sj = Score(KRow(bt.Seq, j, h), qc);
-            float ms = 1, vs = 1;
-            if (sj > M)
-            {
-                float mOld = M;
-                M = sj;
-                ms = MathF.Exp(mOld - M);
-                TensorPrimitives.Multiply(a, ms, a);
-                if (f16) Fp16.RoundToHalf(acc, _dv);
-            }
-            else vs = MathF.Exp(sj - M);
+            float vs = OnlineStep(Score(KRow(bt.Seq, j, h), qc), ref M, ref S, acc, f16);
             // acc = fma(v, vs, acc), rounded to fp16 with an F16 cache (ggml_vec_mad_f16; one pass, no F16C needed)
             if (f16) Fp16.MadRoundHalf(acc, VRow(bt.Seq, j, h), vs, _dv);
             else TensorPrimitives.FusedMultiplyAdd(RowValues(VRow(bt.Seq, j, h), _dv, vf), vs, a, a);
-            S = S * ms + vs;
         }
+        Normalize(acc, S, o);
+    }
+
+    /// <summary>
+    /// ggml's online-softmax step for one key of score <paramref name="sj"/>: a new maximum rescales the accumulator (and,
+    /// with an F16 cache, rounds it to fp16 again); returns the key's weight for its V row and adds it to the sum S.
+    /// </summary>
+    private float OnlineStep(float sj, ref float M, ref float S, float* acc, bool f16)
+    {
+        float ms = 1, vs = 1;
+        if (sj > M)
+        {
+            ms = MathF.Exp(M - sj);
+            M = sj;
+            var a = new Span<float>(acc, _dv);
+            TensorPrimitives.Multiply(a, ms, a);
+            if (f16) Fp16.RoundToHalf(acc, _dv);
+        }
+        else vs = MathF.Exp(sj - M);
+        S = S * ms + vs;
+        return vs;
+    }
+
+    /// <summary>o = acc / S (0 when no key had weight).</summary>
+    private void Normalize(float* acc, float S, float* o)
+    {
         float inv = S == 0 ? 0 : 1.0f / S;
         for (int d = 0; d < _dv; d++) o[d] = acc[d] * inv;
     }
@@ -229,27 +244,17 @@ internal sealed unsafe class CpuAttention : IAttention, IWorkerTask
             for (int k = 0; k < g; k++)
             {
                 float* acc = gacc + k * _dv;
-                var a = new Span<float>(acc, _dv);
                 float sj = TensorPrimitives.Dot(kv, new ReadOnlySpan<float>(gq + k * _dk, _dk)) * _scale;
-                float ms = 1, vs = 1, M = gM[k];
-                if (sj > M)
-                {
-                    gM[k] = sj;
-                    ms = MathF.Exp(M - sj);
-                    TensorPrimitives.Multiply(a, ms, a);
-                    if (f16) Fp16.RoundToHalf(acc, _dv);
-                }
-                else vs = MathF.Exp(sj - M);
+                float vs = OnlineStep(sj, ref gM[k], ref gS[k], acc, f16);
                 if (f16) Fp16.MadRoundHalf(acc, kv, vs, _dv);
-                else TensorPrimitives.FusedMultiplyAdd(kv[.._dv], vs, a, a);
-                gS[k] = gS[k] * ms + vs;
+                else
+                {
+                    var a = new Span<float>(acc, _dv);
+                    TensorPrimitives.FusedMultiplyAdd(kv[.._dv], vs, a, a);
+                }
             }
         }
-        for (int k = 0; k < g; k++)
-        {
-            float inv = gS[k] == 0 ? 0 : 1.0f / gS[k];
-            for (int d = 0; d < _dv; d++) o[k * _dv + d] = gacc[k * _dv + d] * inv;
-        }
+        for (int k = 0; k < g; k++) Normalize(gacc + k * _dv, gS[k], o + k * _dv);
     }
 
     public void Dispose() => NativeMemory.AlignedFree(_scratch);
