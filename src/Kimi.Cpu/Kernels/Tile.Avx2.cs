@@ -172,6 +172,12 @@ internal static unsafe class TileAvx2
     }
 
     /// <summary>Q4_0 row · activation (the dot of the AVX2 set), with the per-pair arithmetic of <see cref="Q4_0x4x4"/>.</summary>
+    /// <remarks>
+    /// Software-pipelined: each unit's weights are loaded and split into nibbles one window ahead (8 registers carried
+    /// across iterations), right after the unit that frees their registers, so the vpmaddubsw of a unit never waits on its
+    /// weight load. Measured 2.50 → 2.37 cycles per block in L1, 5 % faster from L2 and 7 % from L3, 1–2 % from RAM (where the
+    /// stream, not the loop, limits it). Loading the activation halves a unit ahead as well measured slower (register spills).
+    /// </remarks>
     public static float Q4_0(byte* w, byte* a, int n)
     {
         int nb = n / 32;
@@ -181,22 +187,37 @@ internal static unsafe class TileAvx2
         Q4Consts k4 = Q4Consts.Create(nb >> 31);
         Vector256<float> s0 = default, s1 = default, c = default;
         int b = 0;
-        // The next window's weight scales are picked one iteration ahead: the pick's latency stays off the accumulator chains.
-        Vector256<float> next = nb >= 8 ? k4.Scales.Pick8(w) : default;
-        for (; b + 8 <= nb; b += 8, w += 144, q += 256)
+        if (nb >= 8)
         {
-            Vector256<float> dw = next;
-            if (b + 16 <= nb) next = k4.Scales.Pick8(w + 144);
-            Vector256<float> pv = dw * Vector256.Load(da + b);
-            c = Fma.MultiplyAdd(dw, Vector256.Load(c8 + b), c);
-            Expand(w, k4.Low4, out var lo, out var hi);
-            s0 = Unit(lo, hi, Vector256.Load((sbyte*)q), Vector256.Load((sbyte*)(q + 32)), k4.Ones, Avx2.PermuteVar8x32(pv, k4.Unit0), s0);
-            Expand(w + 36, k4.Low4, out lo, out hi);
-            s1 = Unit(lo, hi, Vector256.Load((sbyte*)(q + 64)), Vector256.Load((sbyte*)(q + 96)), k4.Ones, Avx2.PermuteVar8x32(pv, k4.Unit1), s1);
-            Expand(w + 72, k4.Low4, out lo, out hi);
-            s0 = Unit(lo, hi, Vector256.Load((sbyte*)(q + 128)), Vector256.Load((sbyte*)(q + 160)), k4.Ones, Avx2.PermuteVar8x32(pv, k4.Unit2), s0);
-            Expand(w + 108, k4.Low4, out lo, out hi);
-            s1 = Unit(lo, hi, Vector256.Load((sbyte*)(q + 192)), Vector256.Load((sbyte*)(q + 224)), k4.Ones, Avx2.PermuteVar8x32(pv, k4.Unit3), s1);
+            // The window's weight scales are also picked one iteration ahead: the pick's latency stays off the chains.
+            Vector256<float> next = k4.Scales.Pick8(w);
+            Expand(w, k4.Low4, out var lo0, out var hi0);
+            Expand(w + 36, k4.Low4, out var lo1, out var hi1);
+            Expand(w + 72, k4.Low4, out var lo2, out var hi2);
+            Expand(w + 108, k4.Low4, out var lo3, out var hi3);
+            for (; b + 16 <= nb; b += 8, w += 144, q += 256)
+            {
+                Vector256<float> dw = next;
+                next = k4.Scales.Pick8(w + 144);
+                Vector256<float> pv = dw * Vector256.Load(da + b);
+                c = Fma.MultiplyAdd(dw, Vector256.Load(c8 + b), c);
+                s0 = Unit(lo0, hi0, Vector256.Load((sbyte*)q), Vector256.Load((sbyte*)(q + 32)), k4.Ones, Avx2.PermuteVar8x32(pv, k4.Unit0), s0);
+                Expand(w + 144, k4.Low4, out lo0, out hi0);
+                s1 = Unit(lo1, hi1, Vector256.Load((sbyte*)(q + 64)), Vector256.Load((sbyte*)(q + 96)), k4.Ones, Avx2.PermuteVar8x32(pv, k4.Unit1), s1);
+                Expand(w + 180, k4.Low4, out lo1, out hi1);
+                s0 = Unit(lo2, hi2, Vector256.Load((sbyte*)(q + 128)), Vector256.Load((sbyte*)(q + 160)), k4.Ones, Avx2.PermuteVar8x32(pv, k4.Unit2), s0);
+                Expand(w + 216, k4.Low4, out lo2, out hi2);
+                s1 = Unit(lo3, hi3, Vector256.Load((sbyte*)(q + 192)), Vector256.Load((sbyte*)(q + 224)), k4.Ones, Avx2.PermuteVar8x32(pv, k4.Unit3), s1);
+                Expand(w + 252, k4.Low4, out lo3, out hi3);
+            }
+            // The last whole window, already expanded.
+            Vector256<float> dl = next, pl = dl * Vector256.Load(da + b);
+            c = Fma.MultiplyAdd(dl, Vector256.Load(c8 + b), c);
+            s0 = Unit(lo0, hi0, Vector256.Load((sbyte*)q), Vector256.Load((sbyte*)(q + 32)), k4.Ones, Avx2.PermuteVar8x32(pl, k4.Unit0), s0);
+            s1 = Unit(lo1, hi1, Vector256.Load((sbyte*)(q + 64)), Vector256.Load((sbyte*)(q + 96)), k4.Ones, Avx2.PermuteVar8x32(pl, k4.Unit1), s1);
+            s0 = Unit(lo2, hi2, Vector256.Load((sbyte*)(q + 128)), Vector256.Load((sbyte*)(q + 160)), k4.Ones, Avx2.PermuteVar8x32(pl, k4.Unit2), s0);
+            s1 = Unit(lo3, hi3, Vector256.Load((sbyte*)(q + 192)), Vector256.Load((sbyte*)(q + 224)), k4.Ones, Avx2.PermuteVar8x32(pl, k4.Unit3), s1);
+            b += 8; w += 144; q += 256;
         }
         return Q4_0Finish(w, q, da, nb, b, s0, s1, c, scratch);
     }
