@@ -22,7 +22,7 @@ internal static unsafe class DotAvx2KQuants
         {
             float da = *(float*)a;
             sbyte* y = (sbyte*)(a + 4);
-            ulong sc = UnpackK4(w + 4, out ulong mn);
+            KQuantScales.Unpack(w + 4, out ulong sc, out ulong mn);
             mins = Fma.MultiplyAdd(Avx.ConvertToVector256Single(MinsDot8(mn, a)), Vector256.Create(da * Fp16.LoadExact(w + 2)), mins);
             Vector256<byte> sc8 = Scales8(sc);
             Vector256<int> sumi = ChunkQ4_K(Vector256.Load(w + 16), y, sc8, Bcast0, Bcast1, m4)
@@ -38,17 +38,6 @@ internal static unsafe class DotAvx2KQuants
     private static Vector256<int> ChunkQ4_K(Vector256<byte> q, sbyte* y, Vector256<byte> sc8, Vector256<byte> c0, Vector256<byte> c1, Vector256<byte> m4)
     {
         return Scaled(q & m4, y, Avx2.Shuffle(sc8, c0).AsInt16()) + Scaled((q.AsUInt16() >>> 4).AsByte() & m4, y + 32, Avx2.Shuffle(sc8, c1).AsInt16());
-    }
-
-    /// <summary>Q4_K/Q5_K: the 12 packed bytes → 8 six-bit scales (returned, byte j = scale j) and 8 mins, with ggml's
-    /// 32-bit masks (same values as <see cref="DotScalar.ScaleMinK4"/>).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static ulong UnpackK4(byte* s12, out ulong mins)
-    {
-        const uint Km1 = 0x3f3f3f3f, Km2 = 0x0f0f0f0f, Km3 = 0x03030303;
-        uint u0 = Unsafe.ReadUnaligned<uint>(s12), u1 = Unsafe.ReadUnaligned<uint>(s12 + 4), u2 = Unsafe.ReadUnaligned<uint>(s12 + 8);
-        mins = (u1 & Km1) | (ulong)(((u2 >> 4) & Km2) | (((u1 >> 6) & Km3) << 4)) << 32;
-        return (u0 & Km1) | (ulong)((u2 & Km2) | (((u0 >> 6) & Km3) << 4)) << 32;
     }
 
     /// <summary>The terms mins[j]·(bsums[2j] + bsums[2j+1]) of a Q8_K block, lane j: vpshufb zero-extends each min into
@@ -151,7 +140,7 @@ internal static unsafe class DotAvx2KQuants
         {
             float da = *(float*)a;
             sbyte* y = (sbyte*)(a + 4);
-            ulong sc = UnpackK4(w + 4, out ulong mn);
+            KQuantScales.Unpack(w + 4, out ulong sc, out ulong mn);
             mins = Fma.MultiplyAdd(Avx.ConvertToVector256Single(MinsDot8(mn, a)), Vector256.Create(da * Fp16.LoadExact(w + 2)), mins);
             Vector256<byte> qh = Vector256.Load(w + 16), sc8 = Scales8(sc);
             Vector256<int> sumi = ChunkQ5_K(Vector256.Load(w + 48), qh, 0, y, sc8, Bcast0, Bcast1)
