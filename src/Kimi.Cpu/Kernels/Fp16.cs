@@ -270,18 +270,22 @@ internal static unsafe class Fp16
         Vector256<uint> u = x.AsUInt32(), a = u & Vector256.Create(0x7FFFFFFFu);
         if (Vector256.LessThanAll(a - Vector256.Create(HalfNormalMin), Vector256.Create(HalfRoundsFinite - HalfNormalMin)))
         {
-            Vector256<uint> r = (a + Vector256.Create(0x0FFFu) + ((a >>> 13) & Vector256<uint>.One)) & Vector256.Create(0xFFFFE000u);
-            (r | (u & Vector256.Create(0x80000000u))).AsSingle().Store(dst);
+            (RoundMantissa(a) | (u & Vector256.Create(0x80000000u))).AsSingle().Store(dst);
         }
         else if (Vector256.EqualsAll(x, x)) RoundToHalf(x).Store(dst);
         else for (int k = 0; k < 8; k++) dst[k] = RoundToHalf(x.GetElement(k));
     }
 
+    /// <summary>|x| (fp32 bits) with its mantissa rounded to fp16's 10 bits, ties to even (exact for normal halves).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<uint> RoundMantissa(Vector256<uint> a) =>
+        (a + Vector256.Create(0x0FFFu) + ((a >>> 13) & Vector256<uint>.One)) & Vector256.Create(0xFFFFE000u);
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> RoundToHalf(Vector256<float> x)
     {
         Vector256<uint> u = x.AsUInt32(), a = u & Vector256.Create(0x7FFFFFFFu);
-        Vector256<uint> r = (a + Vector256.Create(0x0FFFu) + ((a >>> 13) & Vector256<uint>.One)) & Vector256.Create(0xFFFFE000u);
+        Vector256<uint> r = RoundMantissa(a);
         r = Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(r, Vector256.Create(HalfOverflow)), Vector256.Create(F32Inf), r);
         Vector256<float> sub = (a.AsSingle() + Vector256.Create(0.5f)) - Vector256.Create(0.5f);
         r = Vector256.ConditionalSelect(Vector256.LessThan(a, Vector256.Create(HalfNormalMin)), sub.AsUInt32(), r);

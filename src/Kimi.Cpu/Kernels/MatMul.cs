@@ -119,13 +119,14 @@ public sealed unsafe class MatMul : IDisposable
         // Enough tasks per thread that a thread descheduled on a busy machine does not hold up the rest.
         long perTask = Math.Max(1, (total + threads * 8 - 1) / (threads * 8));
         if (job->Tokens > 1) perTask = Math.Clamp(WeightTileBytes / job->RowBytes, 1, perTask);
-        if (job->Tile4x4 != null && job->Tokens >= 4) perTask = (perTask + 3) & ~3L; // whole 4-row groups
+        bool tiled = job->Tile4x4 != null && job->Tokens >= 4;
+        if (tiled) perTask = (perTask + 3) & ~3L; // whole 4-row groups
         job->RowsPerTask = (int)perTask;
         job->ActTile = (int)Math.Clamp(ActivationTileBytes / job->ARowBytes, 1, job->Tokens);
         // With a tile kernel, token tiles are whole groups of 4: otherwise every token tile left its last 1-3 tokens to the
         // slower dot (with 18432-wide Q8_0 rows, 11-token tiles sent 3 of 11 tokens there; in a 615-token prefill of
         // k2slice 12 % of the time went to such dots).
-        if (job->Tile4x4 != null && job->Tokens >= 4) job->ActTile = Math.Max(4, job->ActTile & ~3);
+        if (tiled) job->ActTile = Math.Max(4, job->ActTile & ~3);
         int tasks = (int)((total + perTask - 1) / perTask);
         if (pool is null || tasks == 1) for (int i = 0; i < tasks; i++) RunTask(job, i);
         else pool.Run(&RunTask, job, tasks);
