@@ -20,7 +20,10 @@ internal static class BenchData
             x[i] = (float)(0.02 * Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2.0 * Math.PI * u2));
         }
         var row = new byte[GgmlTypeInfo.RowBytes(type, cols)];
-        Quantizer.QuantizeRow(type, x, row);
+        // The i-quants that llama-quantize only makes with an importance matrix get a uniform one (the speed of a dot
+        // does not depend on which importance chose the grid points).
+        float[] importance = Quantizer.RequiresImportance(type) ? Enumerable.Repeat(1f, cols).ToArray() : [];
+        Quantizer.QuantizeRow(type, x, row, importance);
         return row;
     }
 
