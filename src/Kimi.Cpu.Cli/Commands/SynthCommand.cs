@@ -12,7 +12,7 @@ public static class SynthCommand
     {
         var preset = new Option<string>("--preset") { Description = "tiny | mini | wide | k2slice", DefaultValueFactory = _ => "tiny" };
         var output = new Option<string>("--out", "-o") { Description = "Output GGUF path", Required = true };
-        var experts = new Option<string?>("--experts") { Description = "Routed-expert weight type (f32, f16, bf16, q8_0, q4_0); default f32, q4_0 for k2slice" };
+        var experts = new Option<string?>("--experts") { Description = "Routed-expert weight type (f32, f16, bf16, q8_0, q4_0, the K-quants, the i-quants, tq1_0, tq2_0; IQ2_XXS, IQ2_XS and IQ1_S with a uniform importance matrix); default f32, q4_0 for k2slice" };
         var dense = new Option<string?>("--dense") { Description = "Type of all other matrices; default f32, q8_0 for k2slice" };
         var seed = new Option<ulong>("--seed") { Description = "Random seed", DefaultValueFactory = _ => 1 };
         var layout = new Option<string>("--kv-layout") { Description = "split (attn_k_b/attn_v_b, current) | joined (attn_kv_b, legacy)", DefaultValueFactory = _ => "split" };

@@ -11,7 +11,10 @@ public static class RowQuantizer
     /// <summary>Fills <paramref name="row"/> (length = columns) with the values of row <paramref name="index"/>.</summary>
     public delegate void RowSource(long index, Span<float> row);
 
-    public static void Write(GgufWriter w, GgmlType type, int columns, long rows, RowSource source, int threads)
+    /// <summary>Quantizes <paramref name="rows"/> rows of <paramref name="columns"/> values from <paramref name="source"/> to
+    /// <paramref name="type"/> on <paramref name="threads"/> threads and writes them to <paramref name="w"/> in order;
+    /// <paramref name="importance"/> (per column) is for the types that need one (<see cref="Quantizer.RequiresImportance"/>).</summary>
+    public static void Write(GgufWriter w, GgmlType type, int columns, long rows, RowSource source, int threads, float[]? importance = null)
     {
         int rowBytes = checked((int)GgmlTypeInfo.RowBytes(type, columns));
         int chunkRows = (int)Math.Clamp((8L << 20) / Math.Max(1, rowBytes), 1, Math.Max(1, rows));
@@ -24,7 +27,7 @@ public static class RowQuantizer
             Parallel.For(0, count, po, () => new float[columns], (i, _, row) =>
             {
                 source(firstRow + i, row);
-                Quantizer.QuantizeRow(type, row, buffer.AsSpan(i * rowBytes, rowBytes));
+                Quantizer.QuantizeRow(type, row, buffer.AsSpan(i * rowBytes, rowBytes), importance);
                 return row;
             }, _ => { });
             w.WriteTensorData(buffer.AsSpan(0, count * rowBytes));

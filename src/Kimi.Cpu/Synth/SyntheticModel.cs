@@ -102,7 +102,7 @@ public static class SyntheticModel
     public static void Write(GgufWriter w, SynthOptions options)
     {
         foreach (var t in new[] { options.ExpertType, options.DenseType })
-            if (!Quantizer.CanQuantize(t)) throw new ArgumentException($"weight type {GgmlTypeInfo.Name(t)} cannot be generated");
+            if (!Quantizer.CanQuantizeWithImportance(t)) throw new ArgumentException($"weight type {GgmlTypeInfo.Name(t)} cannot be generated");
         var p = options.Preset;
         var vocab = SynthVocabulary.Build(p.VocabSize, p.TrainedMerges);
         WriteMetadata(w, options, vocab);
@@ -266,9 +266,12 @@ public static class SyntheticModel
     {
         long rows = 1;
         for (int i = 1; i < s.Shape.Length; i++) rows *= s.Shape[i];
+        // The types ggml only quantizes with an importance matrix (IQ2_XXS, IQ2_XS, IQ1_S) get a uniform one: the weights
+        // are random, so no column matters more than another.
+        float[]? importance = Quantizer.RequiresImportance(s.Type) ? Enumerable.Repeat(1f, checked((int)s.Shape[0])).ToArray() : null;
         RowQuantizer.Write(w, s.Type, checked((int)s.Shape[0]), rows, (r, row) =>
         {
             for (int c = 0; c < row.Length; c++) row[c] = s.Fill(r, c);
-        }, threads);
+        }, threads, importance);
     }
 }
