@@ -361,4 +361,49 @@ internal static unsafe class DotAvx512IQuants
             }
         return Vector256.Sum(acc);
     }
+
+    /// <summary>The 32 grid indices (qs byte | 2 qh bits · 256) of the IQ2_S super-block at w, for <see cref="IQ2_S"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Iq2sPrepare(byte* w, ushort* idx, Vector512<ushort> quadSpread, Vector512<ushort> pairShifts)
+    {
+        Vector512<ushort> qh = Avx2.ConvertToVector256Int16(Vector128.CreateScalar(*(ulong*)(w + 66)).AsByte()).AsUInt16().ToVector512Unsafe();
+        Vector512<ushort> h = Avx512BW.ShiftLeftLogicalVariable(Avx512BW.PermuteVar32x16(qh, quadSpread), pairShifts) & Vector512.Create((ushort)0x300);
+        (Avx512BW.ConvertToVector512UInt16(Vector256.Load(w + 2)) | h).Store(idx);
+    }
+
+    // IQ2_S: d, 32 qs bytes (w + 2), 32 explicit sign bytes (w + 34), 8 qh bytes (w + 66: 2 high index bits per 8 elements),
+    // 8 bytes of 4-bit scales per 16 elements (w + 74). As the AVX2 dot, with the next super-block's 10-bit indices computed
+    // as vectors and stored ahead, and the sign bytes spread by vpermt2b + gf2p8affineqb.
+    [SkipLocalsInit]
+    public static float IQ2_S(byte* w, byte* a, int n)
+    {
+        Vector256<float> acc = default;
+        ushort* idx = stackalloc ushort[64];
+        Vector512<ushort> quadSpread = Vector512.Create((ushort)0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 6, 6, 6, 6, 7, 7, 7, 7);
+        Vector512<ushort> pairShifts = Vector512.Create(0x0002_0004_0006_0008UL).AsUInt16(); // group l: << (8 − 2l)
+        Vector256<byte> bits = Vector256.Create(0x80_40_20_10_08_04_02_01UL).AsByte();
+        Vector256<byte> sel0 = Vector256.Create(0x20202020_20202000UL, 0x20202020_20202001UL, 0x20202020_20202002UL, 0x20202020_20202003UL).AsByte();
+        Vector256<byte> step = Vector256.Create(4UL).AsByte();
+        int nb = n / 256;
+        if (nb > 0) Iq2sPrepare(w, idx, quadSpread, pairShifts);
+        fixed (ulong* grid = IQTables.Iq2sGrid)
+            for (int b = 0; b < nb; b++, w += 82, a += 292)
+            {
+                int cur = b & 1;
+                if (b + 1 < nb) Iq2sPrepare(w + 82, idx + 32 * (cur ^ 1), quadSpread, pairShifts);
+                float d = Fp16.Load(w) * *(float*)a;
+                sbyte* y = (sbyte*)(a + 4);
+                ushort* ix = idx + 32 * cur;
+                Vector256<byte> signBytes = Vector256.Load(w + 34), sel = sel0;
+                Vector256<int> sumi = default;
+                for (int ib = 0; ib < 8; ib++, ix += 4, y += 32, sel += step)
+                {
+                    Vector256<byte> g = Vector256.Create(grid[ix[0]], grid[ix[1]], grid[ix[2]], grid[ix[3]]).AsByte();
+                    Vector256<sbyte> s = Gfni.V256.GaloisFieldAffineTransform(bits, Avx512Vbmi.VL.PermuteVar32x8x2(signBytes, sel, Vector256<byte>.Zero), 0x01).AsSByte();
+                    sumi += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(g, Avx2.Sign(Vector256.Load(y), s)), DotAvx2IQuants.NibbleScales(w[74 + ib]));
+                }
+                acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(d), acc);
+            }
+        return 0.125f * Vector256.Sum(acc);
+    }
 }

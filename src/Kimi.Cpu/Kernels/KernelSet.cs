@@ -266,6 +266,7 @@ public sealed unsafe class KernelSet
             Set(GgmlType.IQ3_XXS, "Avx512Vbmi+Gfni", &DotAvx512IQuants.IQ3_XXS);
             // IQ3_S: next super-block's indices and scales stored ahead, sign bytes by vpermt2b + gf2p8affineqb: 149.3 → 73.7.
             Set(GgmlType.IQ3_S, "Avx512Vbmi+Gfni", &DotAvx512IQuants.IQ3_S);
+            Set(GgmlType.IQ2_S, "Avx512Vbmi+Gfni", &DotAvx512IQuants.IQ2_S); // the same way: 100.1 → 58.8
         }
     }
 }
