@@ -123,6 +123,11 @@ public static unsafe class GgmlNative
         return s;
     }
 
+    /// <summary>ggml-cpu's vec_dot for <paramref name="weightType"/> as a function pointer (n, &amp;s, bs, w, bw, a, ba, nrc),
+    /// for timing it without marshalling; null when ggml-cpu has none.</summary>
+    public static delegate* unmanaged<int, float*, nuint, void*, nuint, void*, nuint, int, void> VecDotFunction(GgmlType weightType) =>
+        CpuTraitsOf(weightType)->VecDot;
+
     private static TypeTraits* Traits(GgmlType type) => (TypeTraits*)Lib.Value.GetTypeTraits((int)type);
 
     private static CpuTraits* CpuTraitsOf(GgmlType type)
