@@ -5,7 +5,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 dotnet build "$here/KernelCheck" -c Release -nologo -v quiet
 dll="$here/KernelCheck/bin/Release/net10.0/KernelCheck.dll"
-for env in "X=1" "DOTNET_EnableAVX512=0" "DOTNET_EnableAVX2=0" "DOTNET_EnableHWIntrinsic=0"; do
+for env in "X=1" "DOTNET_EnableGFNI=0" "DOTNET_EnableAVX512=0" "DOTNET_EnableAVX2=0" "DOTNET_EnableHWIntrinsic=0"; do
   echo "== $env"
   env "$env" dotnet "$dll"
 done
