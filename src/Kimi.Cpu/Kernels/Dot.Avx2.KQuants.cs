@@ -69,6 +69,19 @@ internal static unsafe class DotAvx2KQuants
     private static Vector256<int> HalfQ6_K(byte* ql, byte* qh, sbyte* yy, Vector256<byte> sc8, Vector256<byte> m4, Vector256<byte> m3)
     {
         Vector256<byte> l0 = Vector256.Load(ql), l1 = Vector256.Load(ql + 32), h = Vector256.Load(qh);
+        if (Avx512F.VL.IsSupported)
+        {
+            // Each 6-bit value as one bitwise select (vpternlogd) of its nibble and its 2 high bits already at bits 4-5:
+            // (h << 4), (h << 2), h, (h >> 2), each & 0x30 (the u16 shifts' cross-byte bits land outside 0x30), then
+            // nibble bits from l where m4 is set (64 rows of 7168 in L2, 1 thread: 28.5 → 30.9 GB/s; ggml 31.5).
+            Vector256<byte> m30 = Vector256.Create((byte)0x30);
+            Vector256<byte> p1 = Vector256.ConditionalSelect(m4, l0, (h.AsUInt16() << 4).AsByte() & m30);
+            Vector256<byte> p2 = Vector256.ConditionalSelect(m4, l1, (h.AsUInt16() << 2).AsByte() & m30);
+            Vector256<byte> p3 = Vector256.ConditionalSelect(m4, (l0.AsUInt16() >>> 4).AsByte(), h & m30);
+            Vector256<byte> p4 = Vector256.ConditionalSelect(m4, (l1.AsUInt16() >>> 4).AsByte(), (h.AsUInt16() >>> 2).AsByte() & m30);
+            return Scaled(p1, yy, Avx2.Shuffle(sc8, ScalePair0).AsInt16()) + Scaled(p2, yy + 32, Avx2.Shuffle(sc8, ScalePair1).AsInt16())
+                 + Scaled(p3, yy + 64, Avx2.Shuffle(sc8, ScalePair2).AsInt16()) + Scaled(p4, yy + 96, Avx2.Shuffle(sc8, ScalePair3).AsInt16());
+        }
         Vector256<byte> q1 = (l0 & m4) | ((h & m3).AsUInt16() << 4).AsByte();
         Vector256<byte> q2 = (l1 & m4) | (((h.AsUInt16() >>> 2).AsByte() & m3).AsUInt16() << 4).AsByte();
         Vector256<byte> q3 = ((l0.AsUInt16() >>> 4).AsByte() & m4) | (((h.AsUInt16() >>> 4).AsByte() & m3).AsUInt16() << 4).AsByte();
