@@ -195,6 +195,23 @@ public class LlamaParityTests(SynthModelFiles files, ITestOutputHelper output) :
         AssertParity(Compare(path, RandomTokens(256, SynthPreset.Mini.VocabSize, 19), mode, DefaultOracle(512), DefaultOurs));
     }
 
+    public static TheoryData<string> ExpertIQuants() => new() { "iq1_s", "iq1_m", "iq2_xxs", "iq2_xs", "iq2_s", "iq3_xxs", "iq3_s" };
+
+    /// <summary>
+    /// The i-quant mixes of Kimi K2's dynamic GGUFs: routed experts in one i-quant (IQ2_XXS, IQ2_XS and IQ1_S quantized
+    /// with a uniform importance, as synth does), Q8_0 elsewhere, on tiny with 256-wide expert FFNs (the i-quants need rows
+    /// of 256), 200 positions: the AVX-512 i-quant dots inside the whole forward pass against llama.cpp's.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(ExpertIQuants))]
+    public void IQuantExpertsMatchLlamaCpp(string typeName)
+    {
+        Assert.True(GgmlTypeInfo.TryParse(typeName, out var type));
+        var preset = SynthPreset.Tiny with { Name = "tiny-e256", ExpertFeedForwardLength = 256 };
+        string path = Kimi.Cpu.Tests.Synth.SynthModelCache.Get(new SynthOptions { Preset = preset, ExpertType = type, DenseType = GgmlType.Q8_0 });
+        AssertParity(Compare(path, RandomTokens(200, preset.VocabSize, 23), LogitsMode.Batch, DefaultOracle(), DefaultOurs));
+    }
+
     [Fact]
     public void GreedyGenerationIsIdenticalToLlamaCpp()
     {
