@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using Kimi.Cpu.Quants.Formats;
@@ -73,112 +74,118 @@ internal static unsafe class DotAvx512IQuants
     /// <summary>Bytes 0..3 of each qword (7 bits each), bytes 4..7 cleared.</summary>
     private static Vector512<byte> LowFour => Vector512.Create(0x00000000_7F7F7F7FUL).AsByte();
 
-    // IQ2_XXS: 8 sub-blocks of (u32 of 4 grid indices, u32 of 4×7 sign bits + 4-bit scale), the 64 bytes at w + 2.
-    public static float IQ2_XXS(byte* w, byte* a, int n)
+    /// <summary>A type whose signs are 7-bit ksigns indices: how <see cref="SignIndexDot{T}"/> reads its super-block.</summary>
+    private interface ISignIndexType
+    {
+        static abstract int BlockBytes { get; }
+
+        /// <summary>The factor ggml applies to the summed super-blocks (1/8 for the 2-bit grids, 1/4 for IQ3_XXS).</summary>
+        static abstract float Factor { get; }
+
+        /// <summary>Sub-block k's four 7-bit sign indices in bytes 8k..8k+3, zeros in 8k+4..8k+7.</summary>
+        static abstract Vector512<byte> SignIndices(byte* w);
+
+        /// <summary>Sub-block <paramref name="ib"/>'s scaled integer dot with its 32 activations.</summary>
+        static abstract Vector256<int> SubBlock(byte* w, int ib, sbyte* y, Vector256<sbyte> signs);
+    }
+
+    /// <summary>The super-block loop of the ksigns types: one sign lookup per super-block, 8 unrolled sub-blocks.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float SignIndexDot<T>(byte* w, byte* a, int n) where T : struct, ISignIndexType
     {
         Vector256<float> acc = default;
-        Vector512<byte> ctrl = Vector512.Create(0x35_2E_27_20UL).AsByte(); // bits 32, 39, 46, 53 of each qword
-        Vector512<byte> low4 = LowFour;
         fixed (byte* ks = KSigns)
-        fixed (ulong* grid = IQTables.Iq2xxsGrid)
         {
             SignSpread sp = new(ks);
-            for (int b = 0; b < n / 256; b++, w += 66, a += 292)
+            for (int b = 0; b < n / 256; b++, w += T.BlockBytes, a += 292)
             {
                 float d = Fp16.Load(w) * *(float*)a;
                 sbyte* y = (sbyte*)(a + 4);
-                byte* q = w + 2;
-                Vector512<byte> sg = sp.Lookup(Avx512Vbmi.MultiShift(ctrl, Vector512.Load((ulong*)q)) & low4);
+                Vector512<byte> sg = sp.Lookup(T.SignIndices(w));
                 Vector256<byte> lo = sg.GetLower(), hi = sg.GetUpper();
-                Vector256<int> sumi = Iq2xxsSub(grid, q, y, sp.Expand(lo, sp.Sel0)) + Iq2xxsSub(grid, q + 8, y + 32, sp.Expand(lo, sp.Sel1));
-                sumi += Iq2xxsSub(grid, q + 16, y + 64, sp.Expand(lo, sp.Sel2)) + Iq2xxsSub(grid, q + 24, y + 96, sp.Expand(lo, sp.Sel3));
-                sumi += Iq2xxsSub(grid, q + 32, y + 128, sp.Expand(hi, sp.Sel0)) + Iq2xxsSub(grid, q + 40, y + 160, sp.Expand(hi, sp.Sel1));
-                sumi += Iq2xxsSub(grid, q + 48, y + 192, sp.Expand(hi, sp.Sel2)) + Iq2xxsSub(grid, q + 56, y + 224, sp.Expand(hi, sp.Sel3));
+                Vector256<int> sumi = T.SubBlock(w, 0, y, sp.Expand(lo, sp.Sel0)) + T.SubBlock(w, 1, y + 32, sp.Expand(lo, sp.Sel1));
+                sumi += T.SubBlock(w, 2, y + 64, sp.Expand(lo, sp.Sel2)) + T.SubBlock(w, 3, y + 96, sp.Expand(lo, sp.Sel3));
+                sumi += T.SubBlock(w, 4, y + 128, sp.Expand(hi, sp.Sel0)) + T.SubBlock(w, 5, y + 160, sp.Expand(hi, sp.Sel1));
+                sumi += T.SubBlock(w, 6, y + 192, sp.Expand(hi, sp.Sel2)) + T.SubBlock(w, 7, y + 224, sp.Expand(hi, sp.Sel3));
                 acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(d), acc);
             }
         }
-        return 0.125f * Vector256.Sum(acc);
+        return T.Factor * Vector256.Sum(acc);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> Iq2xxsSub(ulong* grid, byte* q, sbyte* y, Vector256<sbyte> signs)
-    {
-        Vector256<byte> g = Vector256.Create(grid[q[0]], grid[q[1]], grid[q[2]], grid[q[3]]).AsByte();
-        Vector256<short> dot = Avx2.MultiplyAddAdjacent(g, Avx2.Sign(Vector256.Load(y), signs));
-        return Avx2.MultiplyAddAdjacent(dot, Vector256.Create((short)(2 * (q[7] >> 4) + 1)));
-    }
+    /// <summary>The ggml grid tables as pointers (RVA static data: never moved).</summary>
+    private static ulong* Iq2xxsGrid => (ulong*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(IQTables.Iq2xxsGrid));
+    private static ulong* Iq2xsGrid => (ulong*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(IQTables.Iq2xsGrid));
+    private static uint* Iq3xxsGrid => (uint*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(IQTables.Iq3xxsGrid));
 
-    // IQ2_XS: 8 sub-blocks of four u16 (9-bit grid index, 7-bit sign index), the 64 bytes at w + 2; 4-bit scales at w + 66.
-    public static float IQ2_XS(byte* w, byte* a, int n)
+    public static float IQ2_XXS(byte* w, byte* a, int n) => SignIndexDot<Iq2xxs>(w, a, n);
+    public static float IQ2_XS(byte* w, byte* a, int n) => SignIndexDot<Iq2xs>(w, a, n);
+    public static float IQ3_XXS(byte* w, byte* a, int n) => SignIndexDot<Iq3xxs>(w, a, n);
+
+    /// <summary>IQ2_XXS: 8 sub-blocks of (u32 of 4 grid indices, u32 of 4×7 sign bits + 4-bit scale), the 64 bytes at w + 2.</summary>
+    private readonly struct Iq2xxs : ISignIndexType
     {
-        Vector256<float> acc = default;
-        Vector512<byte> ctrl = Vector512.Create(0x39_29_19_09UL).AsByte(); // bits 9, 25, 41, 57: the u16s' top 7 bits
-        Vector512<byte> low4 = LowFour;
-        fixed (byte* ks = KSigns)
-        fixed (ulong* grid = IQTables.Iq2xsGrid)
+        public static int BlockBytes => 66;
+        public static float Factor => 0.125f;
+
+        // bits 32, 39, 46, 53 of each qword
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<byte> SignIndices(byte* w) =>
+            Avx512Vbmi.MultiShift(Vector512.Create(0x35_2E_27_20UL).AsByte(), Vector512.Load((ulong*)(w + 2))) & LowFour;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<int> SubBlock(byte* w, int ib, sbyte* y, Vector256<sbyte> signs)
         {
-            SignSpread sp = new(ks);
-            for (int b = 0; b < n / 256; b++, w += 74, a += 292)
-            {
-                float d = Fp16.Load(w) * *(float*)a;
-                sbyte* y = (sbyte*)(a + 4);
-                ushort* q = (ushort*)(w + 2);
-                byte* sc = w + 66;
-                Vector512<byte> sg = sp.Lookup(Avx512Vbmi.MultiShift(ctrl, Vector512.Load((ulong*)q)) & low4);
-                Vector256<byte> lo = sg.GetLower(), hi = sg.GetUpper();
-                Vector256<int> sumi = Iq2xsSub(grid, q, y, sp.Expand(lo, sp.Sel0), sc[0]) + Iq2xsSub(grid, q + 4, y + 32, sp.Expand(lo, sp.Sel1), sc[1]);
-                sumi += Iq2xsSub(grid, q + 8, y + 64, sp.Expand(lo, sp.Sel2), sc[2]) + Iq2xsSub(grid, q + 12, y + 96, sp.Expand(lo, sp.Sel3), sc[3]);
-                sumi += Iq2xsSub(grid, q + 16, y + 128, sp.Expand(hi, sp.Sel0), sc[4]) + Iq2xsSub(grid, q + 20, y + 160, sp.Expand(hi, sp.Sel1), sc[5]);
-                sumi += Iq2xsSub(grid, q + 24, y + 192, sp.Expand(hi, sp.Sel2), sc[6]) + Iq2xsSub(grid, q + 28, y + 224, sp.Expand(hi, sp.Sel3), sc[7]);
-                acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(d), acc);
-            }
+            byte* q = w + 2 + 8 * ib;
+            ulong* grid = Iq2xxsGrid;
+            Vector256<byte> g = Vector256.Create(grid[q[0]], grid[q[1]], grid[q[2]], grid[q[3]]).AsByte();
+            Vector256<short> dot = Avx2.MultiplyAddAdjacent(g, Avx2.Sign(Vector256.Load(y), signs));
+            return Avx2.MultiplyAddAdjacent(dot, Vector256.Create((short)(2 * (q[7] >> 4) + 1)));
         }
-        return 0.125f * Vector256.Sum(acc);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> Iq2xsSub(ulong* grid, ushort* q, sbyte* y, Vector256<sbyte> signs, int scales)
+    /// <summary>IQ2_XS: 8 sub-blocks of four u16 (9-bit grid index, 7-bit sign index), the 64 bytes at w + 2; 4-bit
+    /// scales per 16 elements at w + 66.</summary>
+    private readonly struct Iq2xs : ISignIndexType
     {
-        Vector256<byte> g = Vector256.Create(grid[q[0] & 511], grid[q[1] & 511], grid[q[2] & 511], grid[q[3] & 511]).AsByte();
-        return Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(g, Avx2.Sign(Vector256.Load(y), signs)), DotAvx2IQuants.NibbleScales(scales));
-    }
+        public static int BlockBytes => 74;
+        public static float Factor => 0.125f;
 
-    // IQ3_XXS: 8 sub-blocks of 8 grid-index bytes (w + 2), then 8 u32 of 4×7 sign bits + 4-bit scale (w + 66).
-    public static float IQ3_XXS(byte* w, byte* a, int n)
-    {
-        Vector256<float> acc = default;
-        Vector512<byte> ctrl = Vector512.Create(0x15_0E_07_00UL).AsByte(); // bits 0, 7, 14, 21
-        Vector512<byte> low4 = LowFour;
-        fixed (byte* ks = KSigns)
-        fixed (uint* grid = IQTables.Iq3xxsGrid)
+        // bits 9, 25, 41, 57: the u16s' top 7 bits
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<byte> SignIndices(byte* w) =>
+            Avx512Vbmi.MultiShift(Vector512.Create(0x39_29_19_09UL).AsByte(), Vector512.Load((ulong*)(w + 2))) & LowFour;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<int> SubBlock(byte* w, int ib, sbyte* y, Vector256<sbyte> signs)
         {
-            SignSpread sp = new(ks);
-            for (int b = 0; b < n / 256; b++, w += 98, a += 292)
-            {
-                float d = Fp16.Load(w) * *(float*)a;
-                sbyte* y = (sbyte*)(a + 4);
-                byte* q = w + 2, gas = w + 66;
-                // Each u32 into its own qword (the 32 bytes end the block: nothing past it is read).
-                Vector512<ulong> aux = Avx512F.ConvertToVector512UInt64(Vector256.Load((uint*)gas));
-                Vector512<byte> sg = sp.Lookup(Avx512Vbmi.MultiShift(ctrl, aux) & low4);
-                Vector256<byte> lo = sg.GetLower(), hi = sg.GetUpper();
-                Vector256<int> sumi = Iq3xxsSub(grid, q, y, sp.Expand(lo, sp.Sel0), gas[3]) + Iq3xxsSub(grid, q + 8, y + 32, sp.Expand(lo, sp.Sel1), gas[7]);
-                sumi += Iq3xxsSub(grid, q + 16, y + 64, sp.Expand(lo, sp.Sel2), gas[11]) + Iq3xxsSub(grid, q + 24, y + 96, sp.Expand(lo, sp.Sel3), gas[15]);
-                sumi += Iq3xxsSub(grid, q + 32, y + 128, sp.Expand(hi, sp.Sel0), gas[19]) + Iq3xxsSub(grid, q + 40, y + 160, sp.Expand(hi, sp.Sel1), gas[23]);
-                sumi += Iq3xxsSub(grid, q + 48, y + 192, sp.Expand(hi, sp.Sel2), gas[27]) + Iq3xxsSub(grid, q + 56, y + 224, sp.Expand(hi, sp.Sel3), gas[31]);
-                acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(d), acc);
-            }
+            ushort* q = (ushort*)(w + 2) + 4 * ib;
+            ulong* grid = Iq2xsGrid;
+            Vector256<byte> g = Vector256.Create(grid[q[0] & 511], grid[q[1] & 511], grid[q[2] & 511], grid[q[3] & 511]).AsByte();
+            return Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(g, Avx2.Sign(Vector256.Load(y), signs)), DotAvx2IQuants.NibbleScales(w[66 + ib]));
         }
-        return 0.25f * Vector256.Sum(acc);
     }
 
-    /// <summary>One IQ3_XXS sub-block: <paramref name="top"/> is the top byte of its sign/scale word.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> Iq3xxsSub(uint* grid, byte* q, sbyte* y, Vector256<sbyte> signs, byte top)
+    /// <summary>IQ3_XXS: 8 sub-blocks of 8 grid-index bytes (w + 2), then 8 u32 of 4×7 sign bits + 4-bit scale (w + 66).</summary>
+    private readonly struct Iq3xxs : ISignIndexType
     {
-        Vector256<byte> g = Vector256.Create(grid[q[0]], grid[q[1]], grid[q[2]], grid[q[3]], grid[q[4]], grid[q[5]], grid[q[6]], grid[q[7]]).AsByte();
-        Vector256<short> dot = Avx2.MultiplyAddAdjacent(g, Avx2.Sign(Vector256.Load(y), signs));
-        return Avx2.MultiplyAddAdjacent(dot, Vector256.Create((short)(2 * (top >> 4) + 1)));
+        public static int BlockBytes => 98;
+        public static float Factor => 0.25f;
+
+        // each u32 into its own qword (the 32 bytes end the block: nothing past it is read); bits 0, 7, 14, 21
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<byte> SignIndices(byte* w) =>
+            Avx512Vbmi.MultiShift(Vector512.Create(0x15_0E_07_00UL).AsByte(), Avx512F.ConvertToVector512UInt64(Vector256.Load((uint*)(w + 66)))) & LowFour;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<int> SubBlock(byte* w, int ib, sbyte* y, Vector256<sbyte> signs)
+        {
+            byte* q = w + 2 + 8 * ib;
+            uint* grid = Iq3xxsGrid;
+            Vector256<byte> g = Vector256.Create(grid[q[0]], grid[q[1]], grid[q[2]], grid[q[3]], grid[q[4]], grid[q[5]], grid[q[6]], grid[q[7]]).AsByte();
+            Vector256<short> dot = Avx2.MultiplyAddAdjacent(g, Avx2.Sign(Vector256.Load(y), signs));
+            return Avx2.MultiplyAddAdjacent(dot, Vector256.Create((short)(2 * (w[66 + 4 * ib + 3] >> 4) + 1)));
+        }
     }
 
     /// <summary>ggml's iq1s_grid with every element + 1 (values 0, 1, 2): the unsigned operand of vpmaddubsw.</summary>
