@@ -69,7 +69,8 @@ internal static unsafe class DotAvx512IQuants
             Gfni.V256.GaloisFieldAffineTransform(Bits, Avx512Vbmi.VL.PermuteVar32x8(half, sel), 0x01).AsSByte();
     }
 
-    private static readonly byte[] KSigns = IQTables.KSignsIq2xs.ToArray();
+    /// <summary>ggml's ksigns_iq2xs (128 bytes, RVA static data: never moved).</summary>
+    private static byte* KSigns => (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(IQTables.KSignsIq2xs));
 
     /// <summary>Bytes 0..3 of each qword (7 bits each), bytes 4..7 cleared.</summary>
     private static Vector512<byte> LowFour => Vector512.Create(0x00000000_7F7F7F7FUL).AsByte();
@@ -94,21 +95,18 @@ internal static unsafe class DotAvx512IQuants
     private static float SignIndexDot<T>(byte* w, byte* a, int n) where T : struct, ISignIndexType
     {
         Vector256<float> acc = default;
-        fixed (byte* ks = KSigns)
+        SignSpread sp = new(KSigns);
+        for (int b = 0; b < n / 256; b++, w += T.BlockBytes, a += 292)
         {
-            SignSpread sp = new(ks);
-            for (int b = 0; b < n / 256; b++, w += T.BlockBytes, a += 292)
-            {
-                float d = Fp16.Load(w) * *(float*)a;
-                sbyte* y = (sbyte*)(a + 4);
-                Vector512<byte> sg = sp.Lookup(T.SignIndices(w));
-                Vector256<byte> lo = sg.GetLower(), hi = sg.GetUpper();
-                Vector256<int> sumi = T.SubBlock(w, 0, y, sp.Expand(lo, sp.Sel0)) + T.SubBlock(w, 1, y + 32, sp.Expand(lo, sp.Sel1));
-                sumi += T.SubBlock(w, 2, y + 64, sp.Expand(lo, sp.Sel2)) + T.SubBlock(w, 3, y + 96, sp.Expand(lo, sp.Sel3));
-                sumi += T.SubBlock(w, 4, y + 128, sp.Expand(hi, sp.Sel0)) + T.SubBlock(w, 5, y + 160, sp.Expand(hi, sp.Sel1));
-                sumi += T.SubBlock(w, 6, y + 192, sp.Expand(hi, sp.Sel2)) + T.SubBlock(w, 7, y + 224, sp.Expand(hi, sp.Sel3));
-                acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(d), acc);
-            }
+            float d = Fp16.Load(w) * *(float*)a;
+            sbyte* y = (sbyte*)(a + 4);
+            Vector512<byte> sg = sp.Lookup(T.SignIndices(w));
+            Vector256<byte> lo = sg.GetLower(), hi = sg.GetUpper();
+            Vector256<int> sumi = T.SubBlock(w, 0, y, sp.Expand(lo, sp.Sel0)) + T.SubBlock(w, 1, y + 32, sp.Expand(lo, sp.Sel1));
+            sumi += T.SubBlock(w, 2, y + 64, sp.Expand(lo, sp.Sel2)) + T.SubBlock(w, 3, y + 96, sp.Expand(lo, sp.Sel3));
+            sumi += T.SubBlock(w, 4, y + 128, sp.Expand(hi, sp.Sel0)) + T.SubBlock(w, 5, y + 160, sp.Expand(hi, sp.Sel1));
+            sumi += T.SubBlock(w, 6, y + 192, sp.Expand(hi, sp.Sel2)) + T.SubBlock(w, 7, y + 224, sp.Expand(hi, sp.Sel3));
+            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(d), acc);
         }
         return T.Factor * Vector256.Sum(acc);
     }
