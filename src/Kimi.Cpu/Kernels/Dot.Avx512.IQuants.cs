@@ -283,6 +283,7 @@ internal static unsafe class DotAvx512IQuants
         Vector256<ushort> quadSpread = Vector256.Create((ushort)0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
         Vector256<ushort> scaleShifts = Vector256.Create(0x0009_0006_0003_0000UL).AsUInt16();
         Vector256<byte> groupSpread = GroupSpread;
+        Vector256<byte> scaleSpread = Vector256.Create(0x0100010001000100UL, 0x0100010001000100UL, 0x0302030203020302UL, 0x0302030203020302UL).AsByte();
         int nb = n / 256;
         if (nb > 0) Iq1mPrepare(w, idx, kk, scl, pairSpread, nibbleShifts, quadSpread, scaleShifts);
         fixed (ulong* grid = Iq1sGridPlus1)
@@ -303,7 +304,8 @@ internal static unsafe class DotAvx512IQuants
                     Vector256<sbyte> yy = Vector256.Load(y);
                     Vector256<byte> dk = Avx2.Shuffle(Vector256.Create(*(uint*)k).AsByte(), groupSpread);
                     Vector256<short> both = (Avx2.MultiplyAddAdjacent(g, yy) << 3) - Avx2.MultiplyAddAdjacent(dk, yy);
-                    sumi += Avx2.MultiplyAddAdjacent(both, Vector256.Create(Vector128.Create(ls[0]), Vector128.Create(ls[1])));
+                    // the sub-block's two scales (adjacent words): one dword broadcast, the low word to elements 0-15
+                    sumi += Avx2.MultiplyAddAdjacent(both, Avx2.Shuffle(Vector256.Create(*(uint*)ls).AsByte(), scaleSpread).AsInt16());
                 }
                 acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(*(float*)a * Fp16.ToFloat(scale)), acc);
             }
