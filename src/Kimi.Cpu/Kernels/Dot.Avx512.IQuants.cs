@@ -89,9 +89,21 @@ internal static unsafe class DotAvx512IQuants
         /// <summary>The super-block's scales as i16 words, for <see cref="SubBlock"/> to pick from.</summary>
         static abstract Vector256<short> Scales(byte* w);
 
-        /// <summary>Sub-block <paramref name="ib"/>'s scaled integer dot with its 32 activations.</summary>
-        static abstract Vector256<int> SubBlock(byte* w, int ib, sbyte* y, Vector256<sbyte> signs, Vector256<short> scales);
+        /// <summary>Sub-block <paramref name="ib"/>'s 32 grid magnitudes (the unsigned vpmaddubsw operand).</summary>
+        static abstract Vector256<byte> Grid(byte* w, int ib);
+
+        /// <summary>Sub-block <paramref name="ib"/>'s vpmaddwd operand (its scales as i16 lanes).</summary>
+        static abstract Vector256<short> SubScale(byte* w, int ib, Vector256<short> scales);
     }
+
+    /// <summary>One sub-block's scaled integer dot with its 32 activations: the same operations in the dot and the tile.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> SubBlockDot(Vector256<byte> grid, Vector256<sbyte> signs, Vector256<short> scale, sbyte* y) =>
+        Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(grid, Avx2.Sign(Vector256.Load(y), signs)), scale);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> SubBlock<T>(byte* w, int ib, sbyte* y, Vector256<sbyte> signs, Vector256<short> scales) where T : struct, ISignIndexType =>
+        SubBlockDot(T.Grid(w, ib), signs, T.SubScale(w, ib, scales), y);
 
     /// <summary>The super-block loop of the ksigns types: one sign lookup per super-block, 8 unrolled sub-blocks.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -106,14 +118,74 @@ internal static unsafe class DotAvx512IQuants
             Vector512<byte> sg = sp.Lookup(T.SignIndices(w));
             Vector256<byte> lo = sg.GetLower(), hi = sg.GetUpper();
             Vector256<short> sc = T.Scales(w);
-            Vector256<int> sumi = T.SubBlock(w, 0, y, sp.Expand(lo, sp.Sel0), sc) + T.SubBlock(w, 1, y + 32, sp.Expand(lo, sp.Sel1), sc);
-            sumi += T.SubBlock(w, 2, y + 64, sp.Expand(lo, sp.Sel2), sc) + T.SubBlock(w, 3, y + 96, sp.Expand(lo, sp.Sel3), sc);
-            sumi += T.SubBlock(w, 4, y + 128, sp.Expand(hi, sp.Sel0), sc) + T.SubBlock(w, 5, y + 160, sp.Expand(hi, sp.Sel1), sc);
-            sumi += T.SubBlock(w, 6, y + 192, sp.Expand(hi, sp.Sel2), sc) + T.SubBlock(w, 7, y + 224, sp.Expand(hi, sp.Sel3), sc);
+            Vector256<int> sumi = SubBlock<T>(w, 0, y, sp.Expand(lo, sp.Sel0), sc) + SubBlock<T>(w, 1, y + 32, sp.Expand(lo, sp.Sel1), sc);
+            sumi += SubBlock<T>(w, 2, y + 64, sp.Expand(lo, sp.Sel2), sc) + SubBlock<T>(w, 3, y + 96, sp.Expand(lo, sp.Sel3), sc);
+            sumi += SubBlock<T>(w, 4, y + 128, sp.Expand(hi, sp.Sel0), sc) + SubBlock<T>(w, 5, y + 160, sp.Expand(hi, sp.Sel1), sc);
+            sumi += SubBlock<T>(w, 6, y + 192, sp.Expand(hi, sp.Sel2), sc) + SubBlock<T>(w, 7, y + 224, sp.Expand(hi, sp.Sel3), sc);
             acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(d), acc);
         }
         return T.Factor * Vector256.Sum(acc);
     }
+
+    /// <summary>
+    /// 4 rows × 4 tokens (<c>y[4·r + t]</c>) for prefill and batches: each sub-block's grid, signs and scale are built once
+    /// and used for the 4 tokens, every (row, token) pair with exactly the operations of <see cref="SignIndexDot{T}"/>
+    /// (integer sums are exact; the per-super-block fma and the final sum are the dot's), so outputs do not depend on
+    /// how a batch is tiled.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void SignIndexTile<T>(byte** w, byte** a, int n, float* y) where T : struct, ISignIndexType
+    {
+        SignSpread sp = new(KSigns);
+        for (int r = 0; r < 4; r++)
+        {
+            byte* wr = w[r];
+            byte* a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
+            Vector256<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
+            for (int b = 0; b < n / 256; b++, wr += T.BlockBytes, a0 += 292, a1 += 292, a2 += 292, a3 += 292)
+            {
+                float dw = Fp16.Load(wr);
+                Vector512<byte> sg = sp.Lookup(T.SignIndices(wr));
+                Vector256<byte> lo = sg.GetLower(), hi = sg.GetUpper();
+                Vector256<short> sc = T.Scales(wr);
+                Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default;
+                TileSub<T>(wr, 0, sp.Expand(lo, sp.Sel0), sc, a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
+                TileSub<T>(wr, 1, sp.Expand(lo, sp.Sel1), sc, a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
+                TileSub<T>(wr, 2, sp.Expand(lo, sp.Sel2), sc, a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
+                TileSub<T>(wr, 3, sp.Expand(lo, sp.Sel3), sc, a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
+                TileSub<T>(wr, 4, sp.Expand(hi, sp.Sel0), sc, a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
+                TileSub<T>(wr, 5, sp.Expand(hi, sp.Sel1), sc, a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
+                TileSub<T>(wr, 6, sp.Expand(hi, sp.Sel2), sc, a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
+                TileSub<T>(wr, 7, sp.Expand(hi, sp.Sel3), sc, a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
+                acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s0), Vector256.Create(dw * *(float*)a0), acc0);
+                acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s1), Vector256.Create(dw * *(float*)a1), acc1);
+                acc2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s2), Vector256.Create(dw * *(float*)a2), acc2);
+                acc3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s3), Vector256.Create(dw * *(float*)a3), acc3);
+            }
+            y[4 * r] = T.Factor * Vector256.Sum(acc0);
+            y[4 * r + 1] = T.Factor * Vector256.Sum(acc1);
+            y[4 * r + 2] = T.Factor * Vector256.Sum(acc2);
+            y[4 * r + 3] = T.Factor * Vector256.Sum(acc3);
+        }
+    }
+
+    /// <summary>Sub-block <paramref name="ib"/> of one row against 4 tokens' activation super-blocks (at a0..a3).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void TileSub<T>(byte* w, int ib, Vector256<sbyte> signs, Vector256<short> scales, byte* a0, byte* a1, byte* a2, byte* a3,
+        ref Vector256<int> s0, ref Vector256<int> s1, ref Vector256<int> s2, ref Vector256<int> s3) where T : struct, ISignIndexType
+    {
+        Vector256<byte> g = T.Grid(w, ib);
+        Vector256<short> scale = T.SubScale(w, ib, scales);
+        int o = 4 + 32 * ib;
+        s0 += SubBlockDot(g, signs, scale, (sbyte*)(a0 + o));
+        s1 += SubBlockDot(g, signs, scale, (sbyte*)(a1 + o));
+        s2 += SubBlockDot(g, signs, scale, (sbyte*)(a2 + o));
+        s3 += SubBlockDot(g, signs, scale, (sbyte*)(a3 + o));
+    }
+
+    public static void IQ2_XXSx4x4(byte** w, byte** a, int n, float* y) => SignIndexTile<Iq2xxs>(w, a, n, y);
+    public static void IQ2_XSx4x4(byte** w, byte** a, int n, float* y) => SignIndexTile<Iq2xs>(w, a, n, y);
+    public static void IQ3_XXSx4x4(byte** w, byte** a, int n, float* y) => SignIndexTile<Iq3xxs>(w, a, n, y);
 
     /// <summary>The ggml grid tables as pointers (RVA static data: never moved).</summary>
     private static ulong* Iq2xxsGrid => (ulong*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(IQTables.Iq2xxsGrid));
@@ -141,14 +213,15 @@ internal static unsafe class DotAvx512IQuants
         public static Vector256<short> Scales(byte* w) => default;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector256<int> SubBlock(byte* w, int ib, sbyte* y, Vector256<sbyte> signs, Vector256<short> scales)
+        public static Vector256<byte> Grid(byte* w, int ib)
         {
             byte* q = w + 2 + 8 * ib;
             ulong* grid = Iq2xxsGrid;
-            Vector256<byte> g = Vector256.Create(grid[q[0]], grid[q[1]], grid[q[2]], grid[q[3]]).AsByte();
-            Vector256<short> dot = Avx2.MultiplyAddAdjacent(g, Avx2.Sign(Vector256.Load(y), signs));
-            return Avx2.MultiplyAddAdjacent(dot, Vector256.Create((short)(2 * (q[7] >> 4) + 1)));
+            return Vector256.Create(grid[q[0]], grid[q[1]], grid[q[2]], grid[q[3]]).AsByte();
         }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<short> SubScale(byte* w, int ib, Vector256<short> scales) => Vector256.Create((short)(2 * (w[2 + 8 * ib + 7] >> 4) + 1));
     }
 
     /// <summary>IQ2_XS: 8 sub-blocks of four u16 (9-bit grid index, 7-bit sign index), the 64 bytes at w + 2; 4-bit
@@ -167,13 +240,15 @@ internal static unsafe class DotAvx512IQuants
         public static Vector256<short> Scales(byte* w) => NibbleScales16(w + 66);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector256<int> SubBlock(byte* w, int ib, sbyte* y, Vector256<sbyte> signs, Vector256<short> scales)
+        public static Vector256<byte> Grid(byte* w, int ib)
         {
             ushort* q = (ushort*)(w + 2) + 4 * ib;
             ulong* grid = Iq2xsGrid;
-            Vector256<byte> g = Vector256.Create(grid[q[0] & 511], grid[q[1] & 511], grid[q[2] & 511], grid[q[3] & 511]).AsByte();
-            return Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(g, Avx2.Sign(Vector256.Load(y), signs)), SubBlockScales(scales, ib));
+            return Vector256.Create(grid[q[0] & 511], grid[q[1] & 511], grid[q[2] & 511], grid[q[3] & 511]).AsByte();
         }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<short> SubScale(byte* w, int ib, Vector256<short> scales) => SubBlockScales(scales, ib);
     }
 
     /// <summary>IQ3_XXS: 8 sub-blocks of 8 grid-index bytes (w + 2), then 8 u32 of 4×7 sign bits + 4-bit scale (w + 66).</summary>
@@ -193,14 +268,15 @@ internal static unsafe class DotAvx512IQuants
             OddScales(Avx512F.VL.ConvertToVector128UInt16(Vector256.Load((uint*)(w + 66)) >>> 28));
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector256<int> SubBlock(byte* w, int ib, sbyte* y, Vector256<sbyte> signs, Vector256<short> scales)
+        public static Vector256<byte> Grid(byte* w, int ib)
         {
             byte* q = w + 2 + 8 * ib;
             uint* grid = Iq3xxsGrid;
-            Vector256<byte> g = Vector256.Create(grid[q[0]], grid[q[1]], grid[q[2]], grid[q[3]], grid[q[4]], grid[q[5]], grid[q[6]], grid[q[7]]).AsByte();
-            Vector256<short> dot = Avx2.MultiplyAddAdjacent(g, Avx2.Sign(Vector256.Load(y), signs));
-            return Avx2.MultiplyAddAdjacent(dot, Avx512BW.VL.PermuteVar16x16(scales, Vector256.Create((short)ib)));
+            return Vector256.Create(grid[q[0]], grid[q[1]], grid[q[2]], grid[q[3]], grid[q[4]], grid[q[5]], grid[q[6]], grid[q[7]]).AsByte();
         }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<short> SubScale(byte* w, int ib, Vector256<short> scales) => Avx512BW.VL.PermuteVar16x16(scales, Vector256.Create((short)ib));
     }
 
     /// <summary>ggml's iq1s_grid with every element + 1 (values 0, 1, 2): the unsigned operand of vpmaddubsw.</summary>

@@ -264,6 +264,10 @@ public sealed unsafe class KernelSet
             Set(GgmlType.IQ2_XXS, "Avx512Vbmi+Gfni", &DotAvx512IQuants.IQ2_XXS);
             Set(GgmlType.IQ2_XS, "Avx512Vbmi+Gfni", &DotAvx512IQuants.IQ2_XS);
             Set(GgmlType.IQ3_XXS, "Avx512Vbmi+Gfni", &DotAvx512IQuants.IQ3_XXS);
+            // Their 4 × 4 tiles (each sub-block's grid, signs and scale once for 4 tokens; the dots' arithmetic).
+            SetTile(GgmlType.IQ2_XXS, &DotAvx512IQuants.IQ2_XXSx4x4);
+            SetTile(GgmlType.IQ2_XS, &DotAvx512IQuants.IQ2_XSx4x4);
+            SetTile(GgmlType.IQ3_XXS, &DotAvx512IQuants.IQ3_XXSx4x4);
             // IQ3_S: next super-block's indices and scales stored ahead, sign bytes by vpermt2b + gf2p8affineqb: 149.3 → 73.7.
             Set(GgmlType.IQ3_S, "Avx512Vbmi+Gfni", &DotAvx512IQuants.IQ3_S);
             Set(GgmlType.IQ2_S, "Avx512Vbmi+Gfni", &DotAvx512IQuants.IQ2_S); // the same way: 100.1 → 58.8

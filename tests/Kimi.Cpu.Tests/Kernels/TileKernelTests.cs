@@ -10,7 +10,7 @@ namespace Kimi.Cpu.Tests.Kernels;
 public unsafe class TileKernelTests
 {
     public static IEnumerable<object[]> Cases() =>
-        from t in new[] { GgmlType.Q4_0, GgmlType.Q8_0 }
+        from t in KernelTestData.MatMulTypes
         from isa in KernelIsas.Supported
         where KernelSet.Create(isa).Tiles4x4[(int)t] != null
         select new object[] { t, isa };
@@ -19,8 +19,21 @@ public unsafe class TileKernelTests
     public void X86SetsHaveTiles()
     {
         if (!KernelIsas.IsSupported(KernelIsa.Avx2)) return;
-        Assert.Equal(2 * KernelIsas.Supported.Count(i => i is KernelIsa.Avx2 or KernelIsa.Avx512), Cases().Count());
+        foreach (var isa in KernelIsas.Supported.Where(i => i is KernelIsa.Avx2 or KernelIsa.Avx512))
+        {
+            var k = KernelSet.Create(isa);
+            Assert.NotEqual(0, (nint)k.Tiles4x4[(int)GgmlType.Q4_0]);
+            Assert.NotEqual(0, (nint)k.Tiles4x4[(int)GgmlType.Q8_0]);
+            bool iq = isa == KernelIsa.Avx512 && DotAvx512IQuants.IsSupported;
+            foreach (var t in new[] { GgmlType.IQ2_XXS, GgmlType.IQ2_XS, GgmlType.IQ3_XXS })
+                Assert.Equal(iq, k.Tiles4x4[(int)t] != null);
+        }
     }
+
+    /// <summary>Column counts for the tests: whole blocks of the type.</summary>
+    private static int[] Columns(GgmlType type) => GgmlTypeInfo.BlockSize(type) == 256
+        ? [256, 512, 1280, 7168]
+        : [32, 96, 256, 1056, 7168, 8320];
 
     /// <summary>Four random weight rows and four converted activation rows of <paramref name="cols"/> columns (pinned,
     /// pointers in wp/ap), run through the set's tile into y; the arrays are returned to keep them alive.</summary>
@@ -53,7 +66,7 @@ public unsafe class TileKernelTests
         byte** ap = stackalloc byte*[4];
         float* y = stackalloc float[16];
         // 8320 columns = 260 blocks: whole 8-block windows and a tail.
-        foreach (int cols in new[] { 32, 96, 256, 1056, 7168, 8320 })
+        foreach (int cols in Columns(type))
         {
             var (w, a) = RunTile(k, type, cols, rng, wp, ap, y);
             for (int r = 0; r < 4; r++)
@@ -70,7 +83,8 @@ public unsafe class TileKernelTests
     }
 
     /// <summary>Batch invariance at the kernel level: every tile output is the set's one-token dot of its pair, bit for
-    /// bit, for every block count up to three whole 8-block windows, so every tail shape (block pairs, a lone last block).</summary>
+    /// bit, for every block count up to three whole 8-block windows, so every tail shape (block pairs, a lone last block);
+    /// 1-9 super-blocks for the 256-element types.</summary>
     [Theory]
     [MemberData(nameof(Cases))]
     public void TileEqualsTheSetsDotBitForBit(GgmlType type, KernelIsa isa)
@@ -80,9 +94,10 @@ public unsafe class TileKernelTests
         byte** wp = stackalloc byte*[4];
         byte** ap = stackalloc byte*[4];
         float* y = stackalloc float[16];
-        for (int nb = 1; nb <= 24; nb++)
+        int block = (int)GgmlTypeInfo.BlockSize(type);
+        for (int nb = 1; nb <= (block == 256 ? 9 : 24); nb++)
         {
-            int cols = 32 * nb;
+            int cols = block * nb;
             var rows = RunTile(k, type, cols, rng, wp, ap, y);
             for (int r = 0; r < 4; r++)
                 for (int t = 0; t < 4; t++)
