@@ -255,6 +255,7 @@ public sealed unsafe class KernelSet
         // IQ1_S (Dot.Avx512.IQuants.cs): grid indices and scales of the next super-block computed as vectors and stored
         // ahead; grid + 1 with one vpmaddubsw. 1 thread, 64 rows of 7168 in L2, Zen 4: 78.8 → 46.5 cycles per super-block.
         Set(GgmlType.IQ1_S, f, &DotAvx512IQuants.IQ1_S);
+        SetTile(GgmlType.IQ1_S, &DotAvx512IQuants.IQ1_Sx4x4);
         // IQ1_M: the same way (next super-block's indices, delta weights and scales stored ahead; grid + 1): 102.5 → 61.5.
         Set(GgmlType.IQ1_M, f, &DotAvx512IQuants.IQ1_M);
         if (DotAvx512IQuants.IsSupported)
