@@ -310,14 +310,40 @@ internal static unsafe class DotAvx512IQuants
         (d | (d << 16)).Store(scales);
     }
 
+    /// <summary>How many tokens a row is dotted with at once: 1 (the dot) or 4 (the tile). One code path serves both, so
+    /// a tile's outputs are its set's dots bit for bit.</summary>
+    private interface ITokenCount { static abstract bool Four { get; } }
+    private readonly struct OneToken : ITokenCount { public static bool Four => false; }
+    private readonly struct FourTokens : ITokenCount { public static bool Four => true; }
+
+    /// <summary>IQ1_S delta term of one token: Σ over the 8 sub-blocks of coef·(bsum pair), coef = ls·(±1 − 8).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Iq1sDelta(byte* a, Vector128<short> coef) =>
+        Vector128.Sum(Sse2.MultiplyAddAdjacent(Ssse3.HorizontalAdd(Vector128.Load((short*)(a + 260)), Vector128.Load((short*)(a + 276))), coef));
+
     // IQ1_S: d, 32 qs bytes (w + 2), 8 qh words (w + 34): per 8 elements an 11-bit grid index, per 32 a 3-bit scale and a
     // delta sign. Σ ls·(g + δ)·y = Σ ls·(g + 1)·y + Σ ls·(δ − 1)·Σy, the second from the activation's bsums (in eighths:
     // ls·(±1 − 8)).
-    [SkipLocalsInit]
     public static float IQ1_S(byte* w, byte* a, int n)
     {
-        Vector256<float> acc = default;
-        float accDelta = 0;
+        float y;
+        Iq1sRow<OneToken>(w, a, a, a, a, n, &y);
+        return y;
+    }
+
+    /// <summary>4 IQ1_S rows × 4 tokens (<c>y[4·r + t]</c>): each sub-block's grid and scale once for the 4 tokens.</summary>
+    public static void IQ1_Sx4x4(byte** w, byte** a, int n, float* y)
+    {
+        for (int r = 0; r < 4; r++) Iq1sRow<FourTokens>(w[r], a[0], a[1], a[2], a[3], n, y + 4 * r);
+    }
+
+    /// <summary>One IQ1_S row against 1 token (a0) or 4 (a0..a3), results into y[0..).</summary>
+    [SkipLocalsInit]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Iq1sRow<TT>(byte* w, byte* a0, byte* a1, byte* a2, byte* a3, int n, float* y) where TT : struct, ITokenCount
+    {
+        Vector256<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
+        float del0 = 0, del1 = 0, del2 = 0, del3 = 0;
         ushort* idx = stackalloc ushort[64]; // two super-blocks' indices: the current one and the next
         int* scl = stackalloc int[16];
         // Per index: the qh word it takes its 3 high bits from, and their position (3 bits per group of 8).
@@ -326,87 +352,50 @@ internal static unsafe class DotAvx512IQuants
         int nb = n / 256;
         if (nb > 0) Iq1sPrepare(w, idx, scl, spread, shifts);
         fixed (ulong* grid = Iq1sGridPlus1)
-            for (int b = 0; b < nb; b++, w += 50, a += 292)
+            for (int b = 0; b < nb; b++, w += 50, a0 += 292, a1 += 292, a2 += 292, a3 += 292)
             {
                 int cur = b & 1;
                 if (b + 1 < nb) Iq1sPrepare(w + 50, idx + 32 * (cur ^ 1), scl + 8 * (cur ^ 1), spread, shifts);
-                sbyte* y = (sbyte*)(a + 4);
                 ushort* ix = idx + 32 * cur;
                 int* sc = scl + 8 * cur;
-                Vector256<int> sumi = default;
-                for (int ib = 0; ib < 8; ib++, ix += 4, y += 32)
+                Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default;
+                for (int ib = 0, o = 4; ib < 8; ib++, ix += 4, o += 32)
                 {
                     Vector256<byte> g = Vector256.Create(grid[ix[0]], grid[ix[1]], grid[ix[2]], grid[ix[3]]).AsByte();
-                    sumi += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(g, Vector256.Load(y)), Vector256.Create(sc[ib]).AsInt16());
-                }
-                Vector128<short> qh = Vector128.Load((short*)(w + 34));
-                Vector128<short> ls = (((qh >>> 12) & Vector128.Create((short)7)) << 1) + Vector128<short>.One, neg = qh >> 15;
-                int sumDelta = Iq1sDelta(a, ((ls ^ neg) - neg) - (ls << 3));
-                float d = *(float*)a * Fp16.Load(w);
-                acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(d), acc);
-                accDelta += d * sumDelta;
-            }
-        return Vector256.Sum(acc) + 0.125f * accDelta;
-    }
-
-    /// <summary>IQ1_S delta term of one token: Σ over the 8 sub-blocks of coef·(bsum pair), coef = ls·(±1 − 8).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int Iq1sDelta(byte* a, Vector128<short> coef) =>
-        Vector128.Sum(Sse2.MultiplyAddAdjacent(Ssse3.HorizontalAdd(Vector128.Load((short*)(a + 260)), Vector128.Load((short*)(a + 276))), coef));
-
-    /// <summary>4 IQ1_S rows × 4 tokens (<c>y[4·r + t]</c>): each sub-block's grid and scale once for 4 tokens, every
-    /// pair with exactly the operations of <see cref="IQ1_S"/> (tile == dot bit for bit).</summary>
-    [SkipLocalsInit]
-    public static void IQ1_Sx4x4(byte** w, byte** a, int n, float* y)
-    {
-        ushort* idx = stackalloc ushort[64];
-        int* scl = stackalloc int[16];
-        Vector512<ushort> spread = Vector512.Create((ushort)0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 6, 6, 6, 6, 7, 7, 7, 7);
-        Vector512<ushort> shifts = Vector512.Create(0x0009_0006_0003_0000UL).AsUInt16();
-        int nb = n / 256;
-        fixed (ulong* grid = Iq1sGridPlus1)
-            for (int r = 0; r < 4; r++)
-            {
-                byte* wr = w[r];
-                byte* a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
-                Vector256<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
-                float del0 = 0, del1 = 0, del2 = 0, del3 = 0;
-                if (nb > 0) Iq1sPrepare(wr, idx, scl, spread, shifts);
-                for (int b = 0; b < nb; b++, wr += 50, a0 += 292, a1 += 292, a2 += 292, a3 += 292)
-                {
-                    int cur = b & 1;
-                    if (b + 1 < nb) Iq1sPrepare(wr + 50, idx + 32 * (cur ^ 1), scl + 8 * (cur ^ 1), spread, shifts);
-                    ushort* ix = idx + 32 * cur;
-                    int* sc = scl + 8 * cur;
-                    Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default;
-                    for (int ib = 0, o = 4; ib < 8; ib++, ix += 4, o += 32)
+                    Vector256<short> scale = Vector256.Create(sc[ib]).AsInt16();
+                    s0 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(g, Vector256.Load((sbyte*)(a0 + o))), scale);
+                    if (TT.Four)
                     {
-                        Vector256<byte> g = Vector256.Create(grid[ix[0]], grid[ix[1]], grid[ix[2]], grid[ix[3]]).AsByte();
-                        Vector256<short> scale = Vector256.Create(sc[ib]).AsInt16();
-                        s0 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(g, Vector256.Load((sbyte*)(a0 + o))), scale);
                         s1 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(g, Vector256.Load((sbyte*)(a1 + o))), scale);
                         s2 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(g, Vector256.Load((sbyte*)(a2 + o))), scale);
                         s3 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(g, Vector256.Load((sbyte*)(a3 + o))), scale);
                     }
-                    Vector128<short> qh = Vector128.Load((short*)(wr + 34));
-                    Vector128<short> ls = (((qh >>> 12) & Vector128.Create((short)7)) << 1) + Vector128<short>.One, neg = qh >> 15;
-                    Vector128<short> coef = ((ls ^ neg) - neg) - (ls << 3);
-                    float dw = Fp16.Load(wr);
-                    float d0 = *(float*)a0 * dw, d1 = *(float*)a1 * dw, d2 = *(float*)a2 * dw, d3 = *(float*)a3 * dw;
-                    acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s0), Vector256.Create(d0), acc0);
+                }
+                Vector128<short> qh = Vector128.Load((short*)(w + 34));
+                Vector128<short> ls = (((qh >>> 12) & Vector128.Create((short)7)) << 1) + Vector128<short>.One, neg = qh >> 15;
+                Vector128<short> coef = ((ls ^ neg) - neg) - (ls << 3);
+                float dw = Fp16.Load(w);
+                float d0 = *(float*)a0 * dw;
+                acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s0), Vector256.Create(d0), acc0);
+                del0 += d0 * Iq1sDelta(a0, coef);
+                if (TT.Four)
+                {
+                    float d1 = *(float*)a1 * dw, d2 = *(float*)a2 * dw, d3 = *(float*)a3 * dw;
                     acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s1), Vector256.Create(d1), acc1);
                     acc2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s2), Vector256.Create(d2), acc2);
                     acc3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s3), Vector256.Create(d3), acc3);
-                    del0 += d0 * Iq1sDelta(a0, coef);
                     del1 += d1 * Iq1sDelta(a1, coef);
                     del2 += d2 * Iq1sDelta(a2, coef);
                     del3 += d3 * Iq1sDelta(a3, coef);
                 }
-                y[4 * r] = Vector256.Sum(acc0) + 0.125f * del0;
-                y[4 * r + 1] = Vector256.Sum(acc1) + 0.125f * del1;
-                y[4 * r + 2] = Vector256.Sum(acc2) + 0.125f * del2;
-                y[4 * r + 3] = Vector256.Sum(acc3) + 0.125f * del3;
             }
+        y[0] = Vector256.Sum(acc0) + 0.125f * del0;
+        if (TT.Four)
+        {
+            y[1] = Vector256.Sum(acc1) + 0.125f * del1;
+            y[2] = Vector256.Sum(acc2) + 0.125f * del2;
+            y[3] = Vector256.Sum(acc3) + 0.125f * del3;
+        }
     }
 
     /// <summary>The IQ1_M super-block at w, for <see cref="IQ1_M"/>: 32 grid indices (qs byte | 3 qh bits · 256), 32 delta
