@@ -422,10 +422,35 @@ internal static unsafe class DotAvx512IQuants
     // of the delta weights (7 or 9) with y. Indices, delta weights and scales of the next super-block are computed as
     // vectors and stored while the current one is processed (as in IQ1_S). Storing the sub-blocks' expanded scale vectors
     // instead (four 64-byte vpermw results, one load per sub-block) measured slower: 72.4 against 61.5 cycles.
-    [SkipLocalsInit]
     public static float IQ1_M(byte* w, byte* a, int n)
     {
-        Vector256<float> acc = default;
+        float y;
+        Iq1mRow<OneToken>(w, a, a, a, a, n, &y);
+        return y;
+    }
+
+    /// <summary>4 IQ1_M rows × 4 tokens (<c>y[4·r + t]</c>): each sub-block's grid, delta weights and scales once for the
+    /// 4 tokens.</summary>
+    public static void IQ1_Mx4x4(byte** w, byte** a, int n, float* y)
+    {
+        for (int r = 0; r < 4; r++) Iq1mRow<FourTokens>(w[r], a[0], a[1], a[2], a[3], n, y + 4 * r);
+    }
+
+    /// <summary>One sub-block's IQ1_M sum for one token: 8·Σu·y − Σ(delta weight)·y in i16, then the scales.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Iq1mSub(Vector256<byte> g, Vector256<byte> dk, Vector256<short> scales, byte* y)
+    {
+        Vector256<sbyte> yy = Vector256.Load((sbyte*)y);
+        Vector256<short> both = (Avx2.MultiplyAddAdjacent(g, yy) << 3) - Avx2.MultiplyAddAdjacent(dk, yy);
+        return Avx2.MultiplyAddAdjacent(both, scales);
+    }
+
+    /// <summary>One IQ1_M row against 1 token (a0) or 4 (a0..a3), results into y[0..).</summary>
+    [SkipLocalsInit]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Iq1mRow<TT>(byte* w, byte* a0, byte* a1, byte* a2, byte* a3, int n, float* y) where TT : struct, ITokenCount
+    {
+        Vector256<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
         ushort* idx = stackalloc ushort[64];
         byte* kk = stackalloc byte[64];
         short* scl = stackalloc short[32];
@@ -434,33 +459,49 @@ internal static unsafe class DotAvx512IQuants
         Vector256<ushort> quadSpread = Vector256.Create((ushort)0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
         Vector256<ushort> scaleShifts = Vector256.Create(0x0009_0006_0003_0000UL).AsUInt16();
         Vector256<byte> groupSpread = GroupSpread;
+        // the sub-block's two scales (adjacent words): one dword broadcast, the low word to elements 0-15
         Vector256<byte> scaleSpread = Vector256.Create(0x0100010001000100UL, 0x0100010001000100UL, 0x0302030203020302UL, 0x0302030203020302UL).AsByte();
         int nb = n / 256;
         if (nb > 0) Iq1mPrepare(w, idx, kk, scl, pairSpread, nibbleShifts, quadSpread, scaleShifts);
         fixed (ulong* grid = Iq1sGridPlus1)
-            for (int b = 0; b < nb; b++, w += 56, a += 292)
+            for (int b = 0; b < nb; b++, w += 56, a0 += 292, a1 += 292, a2 += 292, a3 += 292)
             {
                 int cur = b & 1;
                 if (b + 1 < nb) Iq1mPrepare(w + 56, idx + 32 * (cur ^ 1), kk + 32 * (cur ^ 1), scl + 16 * (cur ^ 1), pairSpread, nibbleShifts, quadSpread, scaleShifts);
-                ushort* sc = (ushort*)(w + 48);
-                ushort scale = (ushort)((sc[0] >> 12) | ((sc[1] >> 8) & 0x00f0) | ((sc[2] >> 4) & 0x0f00) | (sc[3] & 0xf000));
-                sbyte* y = (sbyte*)(a + 4);
                 ushort* ix = idx + 32 * cur;
                 byte* k = kk + 32 * cur;
                 short* ls = scl + 16 * cur;
-                Vector256<int> sumi = default;
-                for (int ib = 0; ib < 8; ib++, ix += 4, k += 4, ls += 2, y += 32)
+                Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default;
+                for (int ib = 0, o = 4; ib < 8; ib++, ix += 4, k += 4, ls += 2, o += 32)
                 {
                     Vector256<byte> g = Vector256.Create(grid[ix[0]], grid[ix[1]], grid[ix[2]], grid[ix[3]]).AsByte();
-                    Vector256<sbyte> yy = Vector256.Load(y);
                     Vector256<byte> dk = Avx2.Shuffle(Vector256.Create(*(uint*)k).AsByte(), groupSpread);
-                    Vector256<short> both = (Avx2.MultiplyAddAdjacent(g, yy) << 3) - Avx2.MultiplyAddAdjacent(dk, yy);
-                    // the sub-block's two scales (adjacent words): one dword broadcast, the low word to elements 0-15
-                    sumi += Avx2.MultiplyAddAdjacent(both, Avx2.Shuffle(Vector256.Create(*(uint*)ls).AsByte(), scaleSpread).AsInt16());
+                    Vector256<short> scales = Avx2.Shuffle(Vector256.Create(*(uint*)ls).AsByte(), scaleSpread).AsInt16();
+                    s0 += Iq1mSub(g, dk, scales, a0 + o);
+                    if (TT.Four)
+                    {
+                        s1 += Iq1mSub(g, dk, scales, a1 + o);
+                        s2 += Iq1mSub(g, dk, scales, a2 + o);
+                        s3 += Iq1mSub(g, dk, scales, a3 + o);
+                    }
                 }
-                acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(*(float*)a * Fp16.ToFloat(scale)), acc);
+                ushort* sc = (ushort*)(w + 48);
+                float dw = Fp16.ToFloat((ushort)((sc[0] >> 12) | ((sc[1] >> 8) & 0x00f0) | ((sc[2] >> 4) & 0x0f00) | (sc[3] & 0xf000)));
+                acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s0), Vector256.Create(*(float*)a0 * dw), acc0);
+                if (TT.Four)
+                {
+                    acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s1), Vector256.Create(*(float*)a1 * dw), acc1);
+                    acc2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s2), Vector256.Create(*(float*)a2 * dw), acc2);
+                    acc3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s3), Vector256.Create(*(float*)a3 * dw), acc3);
+                }
             }
-        return 0.125f * Vector256.Sum(acc);
+        y[0] = 0.125f * Vector256.Sum(acc0);
+        if (TT.Four)
+        {
+            y[1] = 0.125f * Vector256.Sum(acc1);
+            y[2] = 0.125f * Vector256.Sum(acc2);
+            y[3] = 0.125f * Vector256.Sum(acc3);
+        }
     }
 
     /// <summary>The IQ3_S super-block at w, for <see cref="IQ3_S"/>: 64 grid indices (qs byte | qh bit · 256) and 8 scales

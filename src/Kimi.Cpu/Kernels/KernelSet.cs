@@ -258,6 +258,7 @@ public sealed unsafe class KernelSet
         SetTile(GgmlType.IQ1_S, &DotAvx512IQuants.IQ1_Sx4x4);
         // IQ1_M: the same way (next super-block's indices, delta weights and scales stored ahead; grid + 1): 102.5 → 61.5.
         Set(GgmlType.IQ1_M, f, &DotAvx512IQuants.IQ1_M);
+        SetTile(GgmlType.IQ1_M, &DotAvx512IQuants.IQ1_Mx4x4);
         if (DotAvx512IQuants.IsSupported)
         {
             // Signs by vpmultishiftqb + vpermt2b + vpermb + gf2p8affineqb instead of the AVX2 dots' table reads
