@@ -525,10 +525,25 @@ internal static unsafe class DotAvx512IQuants
     // (w + 74), 4 bytes of 4-bit scales (w + 106; value d·(2s + 1)·grid). As the AVX2 dot, with the next super-block's indices
     // and scales computed as vectors and stored ahead (the AVX2 dot spends 3 integer operations per index), and the sign
     // bytes spread by vpermt2b + gf2p8affineqb.
-    [SkipLocalsInit]
     public static float IQ3_S(byte* w, byte* a, int n)
     {
-        Vector256<float> acc = default;
+        float y;
+        Iq3sRow<OneToken>(w, a, a, a, a, n, &y);
+        return y;
+    }
+
+    /// <summary>4 IQ3_S rows × 4 tokens (<c>y[4·r + t]</c>): each sub-block's grid, signs and scale once for the 4 tokens.</summary>
+    public static void IQ3_Sx4x4(byte** w, byte** a, int n, float* y)
+    {
+        for (int r = 0; r < 4; r++) Iq3sRow<FourTokens>(w[r], a[0], a[1], a[2], a[3], n, y + 4 * r);
+    }
+
+    /// <summary>One row against 1 token (a0) or 4 (a0..a3), results into y[0..).</summary>
+    [SkipLocalsInit]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Iq3sRow<TT>(byte* w, byte* a0, byte* a1, byte* a2, byte* a3, int n, float* y) where TT : struct, ITokenCount
+    {
+        Vector256<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
         ushort* idx = stackalloc ushort[128];
         int* scl = stackalloc int[16];
         Vector512<ushort> octSpread = Vector512.Create((ushort)0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
@@ -540,25 +555,30 @@ internal static unsafe class DotAvx512IQuants
         int nb = n / 256;
         if (nb > 0) Iq3sPrepare(w, idx, scl, octSpread, bitShifts);
         fixed (uint* grid = IQTables.Iq3sGrid)
-            for (int b = 0; b < nb; b++, w += 110, a += 292)
+            for (int b = 0; b < nb; b++, w += 110, a0 += 292, a1 += 292, a2 += 292, a3 += 292)
             {
                 int cur = b & 1;
                 if (b + 1 < nb) Iq3sPrepare(w + 110, idx + 64 * (cur ^ 1), scl + 8 * (cur ^ 1), octSpread, bitShifts);
-                float d = Fp16.Load(w) * *(float*)a;
-                sbyte* y = (sbyte*)(a + 4);
                 ushort* ix = idx + 64 * cur;
                 int* ls = scl + 8 * cur;
                 Vector256<byte> signBytes = Vector256.Load(w + 74), sel = sel0;
-                Vector256<int> sumi = default;
-                for (int ib = 0; ib < 8; ib++, ix += 8, y += 32, sel += step)
+                Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default;
+                for (int ib = 0, o = 4; ib < 8; ib++, ix += 8, o += 32, sel += step)
                 {
                     Vector256<byte> g = Vector256.Create(grid[ix[0]], grid[ix[1]], grid[ix[2]], grid[ix[3]], grid[ix[4]], grid[ix[5]], grid[ix[6]], grid[ix[7]]).AsByte();
                     Vector256<sbyte> s = Gfni.V256.GaloisFieldAffineTransform(bits, Avx512Vbmi.VL.PermuteVar32x8x2(signBytes, sel, Vector256<byte>.Zero), 0x01).AsSByte();
-                    sumi += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(g, Avx2.Sign(Vector256.Load(y), s)), Vector256.Create(ls[ib]).AsInt16());
+                    Vector256<short> scale = Vector256.Create(ls[ib]).AsInt16();
+                    s0 += SubBlockDot(g, s, scale, (sbyte*)(a0 + o));
+                    if (TT.Four)
+                    {
+                        s1 += SubBlockDot(g, s, scale, (sbyte*)(a1 + o));
+                        s2 += SubBlockDot(g, s, scale, (sbyte*)(a2 + o));
+                        s3 += SubBlockDot(g, s, scale, (sbyte*)(a3 + o));
+                    }
                 }
-                acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(d), acc);
+                AccumulateSuperBlock<TT>(Fp16.Load(w), a0, a1, a2, a3, s0, s1, s2, s3, ref acc0, ref acc1, ref acc2, ref acc3);
             }
-        return Vector256.Sum(acc);
+        StoreSums<TT>(1f, acc0, acc1, acc2, acc3, y);
     }
 
     /// <summary>Sub-block <paramref name="ib"/>'s vpmaddwd operand from <see cref="NibbleScales16"/>: word 2ib for elements
@@ -594,10 +614,25 @@ internal static unsafe class DotAvx512IQuants
     // IQ2_S: d, 32 qs bytes (w + 2), 32 explicit sign bytes (w + 34), 8 qh bytes (w + 66: 2 high index bits per 8 elements),
     // 8 bytes of 4-bit scales per 16 elements (w + 74). As the AVX2 dot, with the next super-block's 10-bit indices computed
     // as vectors and stored ahead, and the sign bytes spread by vpermt2b + gf2p8affineqb.
-    [SkipLocalsInit]
     public static float IQ2_S(byte* w, byte* a, int n)
     {
-        Vector256<float> acc = default;
+        float y;
+        Iq2sRow<OneToken>(w, a, a, a, a, n, &y);
+        return y;
+    }
+
+    /// <summary>4 IQ2_S rows × 4 tokens (<c>y[4·r + t]</c>): each sub-block's grid, signs and scales once for the 4 tokens.</summary>
+    public static void IQ2_Sx4x4(byte** w, byte** a, int n, float* y)
+    {
+        for (int r = 0; r < 4; r++) Iq2sRow<FourTokens>(w[r], a[0], a[1], a[2], a[3], n, y + 4 * r);
+    }
+
+    /// <summary>One row against 1 token (a0) or 4 (a0..a3), results into y[0..).</summary>
+    [SkipLocalsInit]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Iq2sRow<TT>(byte* w, byte* a0, byte* a1, byte* a2, byte* a3, int n, float* y) where TT : struct, ITokenCount
+    {
+        Vector256<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
         ushort* idx = stackalloc ushort[64];
         Vector512<ushort> quadSpread = Vector512.Create((ushort)0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 6, 6, 6, 6, 7, 7, 7, 7);
         Vector512<ushort> pairShifts = Vector512.Create(0x0002_0004_0006_0008UL).AsUInt16(); // group l: << (8 − 2l)
@@ -610,25 +645,55 @@ internal static unsafe class DotAvx512IQuants
         int nb = n / 256;
         if (nb > 0) Iq2sPrepare(w, idx, quadSpread, pairShifts);
         fixed (ulong* grid = IQTables.Iq2sGrid)
-            for (int b = 0; b < nb; b++, w += 82, a += 292)
+            for (int b = 0; b < nb; b++, w += 82, a0 += 292, a1 += 292, a2 += 292, a3 += 292)
             {
                 int cur = b & 1;
                 if (b + 1 < nb) Iq2sPrepare(w + 82, idx + 32 * (cur ^ 1), quadSpread, pairShifts);
-                float d = Fp16.Load(w) * *(float*)a;
-                sbyte* y = (sbyte*)(a + 4);
                 ushort* ix = idx + 32 * cur;
                 Vector256<byte> signBytes = Vector256.Load(w + 34), sel = sel0;
                 Vector256<short> scales = NibbleScales16(w + 74);
                 Vector256<short> pick = pick0;
-                Vector256<int> sumi = default;
-                for (int ib = 0; ib < 8; ib++, ix += 4, y += 32, sel += step, pick += two)
+                Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default;
+                for (int ib = 0, o = 4; ib < 8; ib++, ix += 4, o += 32, sel += step, pick += two)
                 {
                     Vector256<byte> g = Vector256.Create(grid[ix[0]], grid[ix[1]], grid[ix[2]], grid[ix[3]]).AsByte();
                     Vector256<sbyte> s = Gfni.V256.GaloisFieldAffineTransform(bits, Avx512Vbmi.VL.PermuteVar32x8x2(signBytes, sel, Vector256<byte>.Zero), 0x01).AsSByte();
-                    sumi += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(g, Avx2.Sign(Vector256.Load(y), s)), Avx512BW.VL.PermuteVar16x16(scales, pick));
+                    Vector256<short> scale = Avx512BW.VL.PermuteVar16x16(scales, pick);
+                    s0 += SubBlockDot(g, s, scale, (sbyte*)(a0 + o));
+                    if (TT.Four)
+                    {
+                        s1 += SubBlockDot(g, s, scale, (sbyte*)(a1 + o));
+                        s2 += SubBlockDot(g, s, scale, (sbyte*)(a2 + o));
+                        s3 += SubBlockDot(g, s, scale, (sbyte*)(a3 + o));
+                    }
                 }
-                acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(d), acc);
+                AccumulateSuperBlock<TT>(Fp16.Load(w), a0, a1, a2, a3, s0, s1, s2, s3, ref acc0, ref acc1, ref acc2, ref acc3);
             }
-        return 0.125f * Vector256.Sum(acc);
+        StoreSums<TT>(0.125f, acc0, acc1, acc2, acc3, y);
+    }
+
+    /// <summary>acc_t = fma(sums_t as floats, da_t·dw, acc_t) for 1 or 4 tokens (the dots' per-super-block step).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AccumulateSuperBlock<TT>(float dw, byte* a0, byte* a1, byte* a2, byte* a3, Vector256<int> s0, Vector256<int> s1,
+        Vector256<int> s2, Vector256<int> s3, ref Vector256<float> acc0, ref Vector256<float> acc1, ref Vector256<float> acc2,
+        ref Vector256<float> acc3) where TT : struct, ITokenCount
+    {
+        acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s0), Vector256.Create(dw * *(float*)a0), acc0);
+        if (!TT.Four) return;
+        acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s1), Vector256.Create(dw * *(float*)a1), acc1);
+        acc2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s2), Vector256.Create(dw * *(float*)a2), acc2);
+        acc3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s3), Vector256.Create(dw * *(float*)a3), acc3);
+    }
+
+    /// <summary>y[t] = factor · Σ acc_t for 1 or 4 tokens.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreSums<TT>(float factor, Vector256<float> acc0, Vector256<float> acc1, Vector256<float> acc2, Vector256<float> acc3, float* y)
+        where TT : struct, ITokenCount
+    {
+        y[0] = factor * Vector256.Sum(acc0);
+        if (!TT.Four) return;
+        y[1] = factor * Vector256.Sum(acc1);
+        y[2] = factor * Vector256.Sum(acc2);
+        y[3] = factor * Vector256.Sum(acc3);
     }
 }

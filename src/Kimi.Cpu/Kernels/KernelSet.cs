@@ -270,6 +270,8 @@ public sealed unsafe class KernelSet
             SetTile(GgmlType.IQ2_XXS, &DotAvx512IQuants.IQ2_XXSx4x4);
             SetTile(GgmlType.IQ2_XS, &DotAvx512IQuants.IQ2_XSx4x4);
             SetTile(GgmlType.IQ3_XXS, &DotAvx512IQuants.IQ3_XXSx4x4);
+            SetTile(GgmlType.IQ3_S, &DotAvx512IQuants.IQ3_Sx4x4);
+            SetTile(GgmlType.IQ2_S, &DotAvx512IQuants.IQ2_Sx4x4);
             // IQ3_S: next super-block's indices and scales stored ahead, sign bytes by vpermt2b + gf2p8affineqb: 149.3 → 73.7.
             Set(GgmlType.IQ3_S, "Avx512Vbmi+Gfni", &DotAvx512IQuants.IQ3_S);
             Set(GgmlType.IQ2_S, "Avx512Vbmi+Gfni", &DotAvx512IQuants.IQ2_S); // the same way: 100.1 → 58.8

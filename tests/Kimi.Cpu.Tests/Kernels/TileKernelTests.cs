@@ -27,7 +27,7 @@ public unsafe class TileKernelTests
             Assert.Equal(isa == KernelIsa.Avx512, k.Tiles4x4[(int)GgmlType.IQ1_S] != null);
             Assert.Equal(isa == KernelIsa.Avx512, k.Tiles4x4[(int)GgmlType.IQ1_M] != null);
             bool iq = isa == KernelIsa.Avx512 && DotAvx512IQuants.IsSupported;
-            foreach (var t in new[] { GgmlType.IQ2_XXS, GgmlType.IQ2_XS, GgmlType.IQ3_XXS })
+            foreach (var t in new[] { GgmlType.IQ2_XXS, GgmlType.IQ2_XS, GgmlType.IQ2_S, GgmlType.IQ3_XXS, GgmlType.IQ3_S })
                 Assert.Equal(iq, k.Tiles4x4[(int)t] != null);
         }
     }
