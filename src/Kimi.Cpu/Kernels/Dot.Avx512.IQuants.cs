@@ -176,11 +176,7 @@ internal static unsafe class DotAvx512IQuants
     {
         Vector256<byte> g = T.Grid(w, ib);
         Vector256<short> scale = T.SubScale(w, ib, scales);
-        int o = 4 + 32 * ib;
-        s0 += SubBlockDot(g, signs, scale, (sbyte*)(a0 + o));
-        s1 += SubBlockDot(g, signs, scale, (sbyte*)(a1 + o));
-        s2 += SubBlockDot(g, signs, scale, (sbyte*)(a2 + o));
-        s3 += SubBlockDot(g, signs, scale, (sbyte*)(a3 + o));
+        AddSubBlock<FourTokens>(g, signs, scale, 4 + 32 * ib, a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
     }
 
     public static void IQ2_XXSx4x4(byte** w, byte** a, int n, float* y) => SignIndexTile<Iq2xxs>(w, a, n, y);
@@ -316,6 +312,41 @@ internal static unsafe class DotAvx512IQuants
     private readonly struct OneToken : ITokenCount { public static bool Four => false; }
     private readonly struct FourTokens : ITokenCount { public static bool Four => true; }
 
+    /// <summary>s_t += one sub-block's scaled integer dot with token t's 32 activations (at a_t + o), for 1 or 4 tokens.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddSubBlock<TT>(Vector256<byte> grid, Vector256<sbyte> signs, Vector256<short> scale, int o, byte* a0, byte* a1, byte* a2,
+        byte* a3, ref Vector256<int> s0, ref Vector256<int> s1, ref Vector256<int> s2, ref Vector256<int> s3) where TT : struct, ITokenCount
+    {
+        s0 += SubBlockDot(grid, signs, scale, (sbyte*)(a0 + o));
+        if (!TT.Four) return;
+        s1 += SubBlockDot(grid, signs, scale, (sbyte*)(a1 + o));
+        s2 += SubBlockDot(grid, signs, scale, (sbyte*)(a2 + o));
+        s3 += SubBlockDot(grid, signs, scale, (sbyte*)(a3 + o));
+    }
+
+    /// <summary>A kernel written once for 1 or 4 tokens; <see cref="Dot{K}"/> and <see cref="Tile{K}"/> run it, so a tile's
+    /// outputs are its set's dots bit for bit.</summary>
+    private interface IRowKernel
+    {
+        /// <summary>One row (w) against 1 token (a0) or 4 (a0..a3), results into y[0..).</summary>
+        static abstract void Row<TT>(byte* w, byte* a0, byte* a1, byte* a2, byte* a3, int n, float* y) where TT : struct, ITokenCount;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Dot<K>(byte* w, byte* a, int n) where K : struct, IRowKernel
+    {
+        float y;
+        K.Row<OneToken>(w, a, a, a, a, n, &y);
+        return y;
+    }
+
+    /// <summary>4 rows × 4 tokens (<c>y[4·r + t]</c>): each sub-block's weights decoded once for the 4 tokens.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Tile<K>(byte** w, byte** a, int n, float* y) where K : struct, IRowKernel
+    {
+        for (int r = 0; r < 4; r++) K.Row<FourTokens>(w[r], a[0], a[1], a[2], a[3], n, y + 4 * r);
+    }
+
     /// <summary>IQ1_S delta term of one token: Σ over the 8 sub-blocks of coef·(bsum pair), coef = ls·(±1 − 8).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int Iq1sDelta(byte* a, Vector128<short> coef) =>
@@ -324,17 +355,15 @@ internal static unsafe class DotAvx512IQuants
     // IQ1_S: d, 32 qs bytes (w + 2), 8 qh words (w + 34): per 8 elements an 11-bit grid index, per 32 a 3-bit scale and a
     // delta sign. Σ ls·(g + δ)·y = Σ ls·(g + 1)·y + Σ ls·(δ − 1)·Σy, the second from the activation's bsums (in eighths:
     // ls·(±1 − 8)).
-    public static float IQ1_S(byte* w, byte* a, int n)
-    {
-        float y;
-        Iq1sRow<OneToken>(w, a, a, a, a, n, &y);
-        return y;
-    }
+    public static float IQ1_S(byte* w, byte* a, int n) => Dot<Iq1sKernel>(w, a, n);
 
     /// <summary>4 IQ1_S rows × 4 tokens (<c>y[4·r + t]</c>): each sub-block's grid and scale once for the 4 tokens.</summary>
-    public static void IQ1_Sx4x4(byte** w, byte** a, int n, float* y)
+    public static void IQ1_Sx4x4(byte** w, byte** a, int n, float* y) => Tile<Iq1sKernel>(w, a, n, y);
+
+    private readonly struct Iq1sKernel : IRowKernel
     {
-        for (int r = 0; r < 4; r++) Iq1sRow<FourTokens>(w[r], a[0], a[1], a[2], a[3], n, y + 4 * r);
+        public static void Row<TT>(byte* w, byte* a0, byte* a1, byte* a2, byte* a3, int n, float* y) where TT : struct, ITokenCount =>
+            Iq1sRow<TT>(w, a0, a1, a2, a3, n, y);
     }
 
     /// <summary>One IQ1_S row against 1 token (a0) or 4 (a0..a3), results into y[0..).</summary>
@@ -422,18 +451,16 @@ internal static unsafe class DotAvx512IQuants
     // of the delta weights (7 or 9) with y. Indices, delta weights and scales of the next super-block are computed as
     // vectors and stored while the current one is processed (as in IQ1_S). Storing the sub-blocks' expanded scale vectors
     // instead (four 64-byte vpermw results, one load per sub-block) measured slower: 72.4 against 61.5 cycles.
-    public static float IQ1_M(byte* w, byte* a, int n)
-    {
-        float y;
-        Iq1mRow<OneToken>(w, a, a, a, a, n, &y);
-        return y;
-    }
+    public static float IQ1_M(byte* w, byte* a, int n) => Dot<Iq1mKernel>(w, a, n);
 
     /// <summary>4 IQ1_M rows × 4 tokens (<c>y[4·r + t]</c>): each sub-block's grid, delta weights and scales once for the
     /// 4 tokens.</summary>
-    public static void IQ1_Mx4x4(byte** w, byte** a, int n, float* y)
+    public static void IQ1_Mx4x4(byte** w, byte** a, int n, float* y) => Tile<Iq1mKernel>(w, a, n, y);
+
+    private readonly struct Iq1mKernel : IRowKernel
     {
-        for (int r = 0; r < 4; r++) Iq1mRow<FourTokens>(w[r], a[0], a[1], a[2], a[3], n, y + 4 * r);
+        public static void Row<TT>(byte* w, byte* a0, byte* a1, byte* a2, byte* a3, int n, float* y) where TT : struct, ITokenCount =>
+            Iq1mRow<TT>(w, a0, a1, a2, a3, n, y);
     }
 
     /// <summary>One sub-block's IQ1_M sum for one token: 8·Σu·y − Σ(delta weight)·y in i16, then the scales.</summary>
@@ -525,17 +552,15 @@ internal static unsafe class DotAvx512IQuants
     // (w + 74), 4 bytes of 4-bit scales (w + 106; value d·(2s + 1)·grid). As the AVX2 dot, with the next super-block's indices
     // and scales computed as vectors and stored ahead (the AVX2 dot spends 3 integer operations per index), and the sign
     // bytes spread by vpermt2b + gf2p8affineqb.
-    public static float IQ3_S(byte* w, byte* a, int n)
-    {
-        float y;
-        Iq3sRow<OneToken>(w, a, a, a, a, n, &y);
-        return y;
-    }
+    public static float IQ3_S(byte* w, byte* a, int n) => Dot<Iq3sKernel>(w, a, n);
 
     /// <summary>4 IQ3_S rows × 4 tokens (<c>y[4·r + t]</c>): each sub-block's grid, signs and scale once for the 4 tokens.</summary>
-    public static void IQ3_Sx4x4(byte** w, byte** a, int n, float* y)
+    public static void IQ3_Sx4x4(byte** w, byte** a, int n, float* y) => Tile<Iq3sKernel>(w, a, n, y);
+
+    private readonly struct Iq3sKernel : IRowKernel
     {
-        for (int r = 0; r < 4; r++) Iq3sRow<FourTokens>(w[r], a[0], a[1], a[2], a[3], n, y + 4 * r);
+        public static void Row<TT>(byte* w, byte* a0, byte* a1, byte* a2, byte* a3, int n, float* y) where TT : struct, ITokenCount =>
+            Iq3sRow<TT>(w, a0, a1, a2, a3, n, y);
     }
 
     /// <summary>One row against 1 token (a0) or 4 (a0..a3), results into y[0..).</summary>
@@ -568,13 +593,7 @@ internal static unsafe class DotAvx512IQuants
                     Vector256<byte> g = Vector256.Create(grid[ix[0]], grid[ix[1]], grid[ix[2]], grid[ix[3]], grid[ix[4]], grid[ix[5]], grid[ix[6]], grid[ix[7]]).AsByte();
                     Vector256<sbyte> s = Gfni.V256.GaloisFieldAffineTransform(bits, Avx512Vbmi.VL.PermuteVar32x8x2(signBytes, sel, Vector256<byte>.Zero), 0x01).AsSByte();
                     Vector256<short> scale = Vector256.Create(ls[ib]).AsInt16();
-                    s0 += SubBlockDot(g, s, scale, (sbyte*)(a0 + o));
-                    if (TT.Four)
-                    {
-                        s1 += SubBlockDot(g, s, scale, (sbyte*)(a1 + o));
-                        s2 += SubBlockDot(g, s, scale, (sbyte*)(a2 + o));
-                        s3 += SubBlockDot(g, s, scale, (sbyte*)(a3 + o));
-                    }
+                    AddSubBlock<TT>(g, s, scale, o, a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
                 }
                 AccumulateSuperBlock<TT>(Fp16.Load(w), a0, a1, a2, a3, s0, s1, s2, s3, ref acc0, ref acc1, ref acc2, ref acc3);
             }
@@ -614,17 +633,15 @@ internal static unsafe class DotAvx512IQuants
     // IQ2_S: d, 32 qs bytes (w + 2), 32 explicit sign bytes (w + 34), 8 qh bytes (w + 66: 2 high index bits per 8 elements),
     // 8 bytes of 4-bit scales per 16 elements (w + 74). As the AVX2 dot, with the next super-block's 10-bit indices computed
     // as vectors and stored ahead, and the sign bytes spread by vpermt2b + gf2p8affineqb.
-    public static float IQ2_S(byte* w, byte* a, int n)
-    {
-        float y;
-        Iq2sRow<OneToken>(w, a, a, a, a, n, &y);
-        return y;
-    }
+    public static float IQ2_S(byte* w, byte* a, int n) => Dot<Iq2sKernel>(w, a, n);
 
     /// <summary>4 IQ2_S rows × 4 tokens (<c>y[4·r + t]</c>): each sub-block's grid, signs and scales once for the 4 tokens.</summary>
-    public static void IQ2_Sx4x4(byte** w, byte** a, int n, float* y)
+    public static void IQ2_Sx4x4(byte** w, byte** a, int n, float* y) => Tile<Iq2sKernel>(w, a, n, y);
+
+    private readonly struct Iq2sKernel : IRowKernel
     {
-        for (int r = 0; r < 4; r++) Iq2sRow<FourTokens>(w[r], a[0], a[1], a[2], a[3], n, y + 4 * r);
+        public static void Row<TT>(byte* w, byte* a0, byte* a1, byte* a2, byte* a3, int n, float* y) where TT : struct, ITokenCount =>
+            Iq2sRow<TT>(w, a0, a1, a2, a3, n, y);
     }
 
     /// <summary>One row against 1 token (a0) or 4 (a0..a3), results into y[0..).</summary>
@@ -659,13 +676,7 @@ internal static unsafe class DotAvx512IQuants
                     Vector256<byte> g = Vector256.Create(grid[ix[0]], grid[ix[1]], grid[ix[2]], grid[ix[3]]).AsByte();
                     Vector256<sbyte> s = Gfni.V256.GaloisFieldAffineTransform(bits, Avx512Vbmi.VL.PermuteVar32x8x2(signBytes, sel, Vector256<byte>.Zero), 0x01).AsSByte();
                     Vector256<short> scale = Avx512BW.VL.PermuteVar16x16(scales, pick);
-                    s0 += SubBlockDot(g, s, scale, (sbyte*)(a0 + o));
-                    if (TT.Four)
-                    {
-                        s1 += SubBlockDot(g, s, scale, (sbyte*)(a1 + o));
-                        s2 += SubBlockDot(g, s, scale, (sbyte*)(a2 + o));
-                        s3 += SubBlockDot(g, s, scale, (sbyte*)(a3 + o));
-                    }
+                    AddSubBlock<TT>(g, s, scale, o, a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
                 }
                 AccumulateSuperBlock<TT>(Fp16.Load(w), a0, a1, a2, a3, s0, s1, s2, s3, ref acc0, ref acc1, ref acc2, ref acc3);
             }
