@@ -16,28 +16,72 @@ internal static unsafe class DotAvx2KQuants
     // Q4_K: 4 chunks of 64 elements; chunk c = 32 bytes qs, low nibbles → sub-block 2c, high → 2c+1.
     public static float Q4_K(byte* w, byte* a, int n)
     {
-        Vector256<float> acc = default, mins = default;
-        Vector256<byte> m4 = Vector256.Create((byte)15); // a local: written inline, the JIT reloaded it for every chunk
-        for (int b = 0; b < n / 256; b++, w += 144, a += 292)
-        {
-            float da = *(float*)a;
-            sbyte* y = (sbyte*)(a + 4);
-            KQuantScales.Unpack(w + 4, out ulong sc, out ulong mn);
-            mins = Fma.MultiplyAdd(Avx.ConvertToVector256Single(MinsDot8(mn, a)), Vector256.Create(da * Fp16.LoadExact(w + 2)), mins);
-            Vector256<byte> sc8 = Scales8(sc);
-            Vector256<int> sumi = ChunkQ4_K(Vector256.Load(w + 16), y, sc8, Bcast0, Bcast1, m4)
-                                + ChunkQ4_K(Vector256.Load(w + 48), y + 64, sc8, Bcast2, Bcast3, m4)
-                                + ChunkQ4_K(Vector256.Load(w + 80), y + 128, sc8, Bcast4, Bcast5, m4)
-                                + ChunkQ4_K(Vector256.Load(w + 112), y + 192, sc8, Bcast6, Bcast7, m4);
-            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(da * Fp16.LoadExact(w)), acc);
-        }
-        return Vector256.Sum(acc) - Vector256.Sum(mins);
+        float y;
+        Q4KRow<OneToken>(w, a, a, a, a, n, &y);
+        return y;
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> ChunkQ4_K(Vector256<byte> q, sbyte* y, Vector256<byte> sc8, Vector256<byte> c0, Vector256<byte> c1, Vector256<byte> m4)
+    /// <summary>4 Q4_K rows × 4 tokens (<c>y[4·r + t]</c>): each chunk's nibbles and scale broadcasts once for the 4
+    /// tokens, every pair with exactly the dot's operations.</summary>
+    public static void Q4_Kx4x4(byte** w, byte** a, int n, float* y)
     {
-        return Scaled(q & m4, y, Avx2.Shuffle(sc8, c0).AsInt16()) + Scaled((q.AsUInt16() >>> 4).AsByte() & m4, y + 32, Avx2.Shuffle(sc8, c1).AsInt16());
+        for (int r = 0; r < 4; r++) Q4KRow<FourTokens>(w[r], a[0], a[1], a[2], a[3], n, y + 4 * r);
+    }
+
+    /// <summary>One Q4_K row against 1 token (a0) or 4 (a0..a3), results into y[0..).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Q4KRow<TT>(byte* w, byte* a0, byte* a1, byte* a2, byte* a3, int n, float* y) where TT : struct, ITokenCount
+    {
+        Vector256<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
+        Vector256<float> mins0 = default, mins1 = default, mins2 = default, mins3 = default;
+        Vector256<byte> m4 = Vector256.Create((byte)15); // a local: written inline, the JIT reloaded it for every chunk
+        for (int b = 0; b < n / 256; b++, w += 144, a0 += 292, a1 += 292, a2 += 292, a3 += 292)
+        {
+            KQuantScales.Unpack(w + 4, out ulong sc, out ulong mn);
+            float d = Fp16.LoadExact(w), dmin = Fp16.LoadExact(w + 2);
+            mins0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(MinsDot8(mn, a0)), Vector256.Create(*(float*)a0 * dmin), mins0);
+            if (TT.Four)
+            {
+                mins1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(MinsDot8(mn, a1)), Vector256.Create(*(float*)a1 * dmin), mins1);
+                mins2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(MinsDot8(mn, a2)), Vector256.Create(*(float*)a2 * dmin), mins2);
+                mins3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(MinsDot8(mn, a3)), Vector256.Create(*(float*)a3 * dmin), mins3);
+            }
+            Vector256<byte> sc8 = Scales8(sc);
+            Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default;
+            ChunkQ4_K<TT>(Vector256.Load(w + 16), 4, sc8, Bcast0, Bcast1, m4, a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
+            ChunkQ4_K<TT>(Vector256.Load(w + 48), 68, sc8, Bcast2, Bcast3, m4, a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
+            ChunkQ4_K<TT>(Vector256.Load(w + 80), 132, sc8, Bcast4, Bcast5, m4, a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
+            ChunkQ4_K<TT>(Vector256.Load(w + 112), 196, sc8, Bcast6, Bcast7, m4, a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
+            acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s0), Vector256.Create(*(float*)a0 * d), acc0);
+            if (TT.Four)
+            {
+                acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s1), Vector256.Create(*(float*)a1 * d), acc1);
+                acc2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s2), Vector256.Create(*(float*)a2 * d), acc2);
+                acc3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s3), Vector256.Create(*(float*)a3 * d), acc3);
+            }
+        }
+        y[0] = Vector256.Sum(acc0) - Vector256.Sum(mins0);
+        if (TT.Four)
+        {
+            y[1] = Vector256.Sum(acc1) - Vector256.Sum(mins1);
+            y[2] = Vector256.Sum(acc2) - Vector256.Sum(mins2);
+            y[3] = Vector256.Sum(acc3) - Vector256.Sum(mins3);
+        }
+    }
+
+    /// <summary>One 64-element Q4_K chunk (32 bytes q at activation offset o): low nibbles with scale c0, high with c1.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ChunkQ4_K<TT>(Vector256<byte> q, int o, Vector256<byte> sc8, Vector256<byte> c0, Vector256<byte> c1, Vector256<byte> m4,
+        byte* a0, byte* a1, byte* a2, byte* a3, ref Vector256<int> s0, ref Vector256<int> s1, ref Vector256<int> s2, ref Vector256<int> s3)
+        where TT : struct, ITokenCount
+    {
+        Vector256<byte> lo = q & m4, hi = (q.AsUInt16() >>> 4).AsByte() & m4;
+        Vector256<short> k0 = Avx2.Shuffle(sc8, c0).AsInt16(), k1 = Avx2.Shuffle(sc8, c1).AsInt16();
+        s0 += Scaled(lo, (sbyte*)(a0 + o), k0) + Scaled(hi, (sbyte*)(a0 + o + 32), k1);
+        if (!TT.Four) return;
+        s1 += Scaled(lo, (sbyte*)(a1 + o), k0) + Scaled(hi, (sbyte*)(a1 + o + 32), k1);
+        s2 += Scaled(lo, (sbyte*)(a2 + o), k0) + Scaled(hi, (sbyte*)(a2 + o + 32), k1);
+        s3 += Scaled(lo, (sbyte*)(a3 + o), k0) + Scaled(hi, (sbyte*)(a3 + o + 32), k1);
     }
 
     /// <summary>The terms mins[j]·(bsums[2j] + bsums[2j+1]) of a Q8_K block, lane j: vpshufb zero-extends each min into

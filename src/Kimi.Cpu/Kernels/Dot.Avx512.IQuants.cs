@@ -306,11 +306,6 @@ internal static unsafe class DotAvx512IQuants
         (d | (d << 16)).Store(scales);
     }
 
-    /// <summary>How many tokens a row is dotted with at once: 1 (the dot) or 4 (the tile). One code path serves both, so
-    /// a tile's outputs are its set's dots bit for bit.</summary>
-    private interface ITokenCount { static abstract bool Four { get; } }
-    private readonly struct OneToken : ITokenCount { public static bool Four => false; }
-    private readonly struct FourTokens : ITokenCount { public static bool Four => true; }
 
     /// <summary>s_t += one sub-block's scaled integer dot with token t's 32 activations (at a_t + o), for 1 or 4 tokens.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
