@@ -110,51 +110,96 @@ internal static unsafe class DotAvx2KQuants
 
     /// <summary>One 128-element half of a Q6_K block: ql 64 bytes, qh 32 bytes, its 8 scales in both 128-bit halves.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> HalfQ6_K(byte* ql, byte* qh, sbyte* yy, Vector256<byte> sc8, Vector256<byte> m4, Vector256<byte> m3)
+    private static void HalfQ6_K<TT>(byte* ql, byte* qh, int o, Vector256<byte> sc8, Vector256<byte> m4, Vector256<byte> m3,
+        byte* a0, byte* a1, byte* a2, byte* a3, ref Vector256<int> s0, ref Vector256<int> s1, ref Vector256<int> s2, ref Vector256<int> s3)
+        where TT : struct, ITokenCount
     {
         Vector256<byte> l0 = Vector256.Load(ql), l1 = Vector256.Load(ql + 32), h = Vector256.Load(qh);
+        Vector256<byte> q1, q2, q3, q4;
         if (Avx512F.VL.IsSupported)
         {
             // Each 6-bit value as one bitwise select (vpternlogd) of its nibble and its 2 high bits already at bits 4-5:
             // (h << 4), (h << 2), h, (h >> 2), each & 0x30 (the u16 shifts' cross-byte bits land outside 0x30), then
             // nibble bits from l where m4 is set (64 rows of 7168 in L2, 1 thread: 28.5 → 30.9 GB/s; ggml 31.5).
             Vector256<byte> m30 = Vector256.Create((byte)0x30);
-            Vector256<byte> p1 = Vector256.ConditionalSelect(m4, l0, (h.AsUInt16() << 4).AsByte() & m30);
-            Vector256<byte> p2 = Vector256.ConditionalSelect(m4, l1, (h.AsUInt16() << 2).AsByte() & m30);
-            Vector256<byte> p3 = Vector256.ConditionalSelect(m4, (l0.AsUInt16() >>> 4).AsByte(), h & m30);
-            Vector256<byte> p4 = Vector256.ConditionalSelect(m4, (l1.AsUInt16() >>> 4).AsByte(), (h.AsUInt16() >>> 2).AsByte() & m30);
-            return Scaled(p1, yy, Avx2.Shuffle(sc8, ScalePair0).AsInt16()) + Scaled(p2, yy + 32, Avx2.Shuffle(sc8, ScalePair1).AsInt16())
-                 + Scaled(p3, yy + 64, Avx2.Shuffle(sc8, ScalePair2).AsInt16()) + Scaled(p4, yy + 96, Avx2.Shuffle(sc8, ScalePair3).AsInt16());
+            q1 = Vector256.ConditionalSelect(m4, l0, (h.AsUInt16() << 4).AsByte() & m30);
+            q2 = Vector256.ConditionalSelect(m4, l1, (h.AsUInt16() << 2).AsByte() & m30);
+            q3 = Vector256.ConditionalSelect(m4, (l0.AsUInt16() >>> 4).AsByte(), h & m30);
+            q4 = Vector256.ConditionalSelect(m4, (l1.AsUInt16() >>> 4).AsByte(), (h.AsUInt16() >>> 2).AsByte() & m30);
         }
-        Vector256<byte> q1 = (l0 & m4) | ((h & m3).AsUInt16() << 4).AsByte();
-        Vector256<byte> q2 = (l1 & m4) | (((h.AsUInt16() >>> 2).AsByte() & m3).AsUInt16() << 4).AsByte();
-        Vector256<byte> q3 = ((l0.AsUInt16() >>> 4).AsByte() & m4) | (((h.AsUInt16() >>> 4).AsByte() & m3).AsUInt16() << 4).AsByte();
-        Vector256<byte> q4 = ((l1.AsUInt16() >>> 4).AsByte() & m4) | (((h.AsUInt16() >>> 6).AsByte() & m3).AsUInt16() << 4).AsByte();
+        else
+        {
+            q1 = (l0 & m4) | ((h & m3).AsUInt16() << 4).AsByte();
+            q2 = (l1 & m4) | (((h.AsUInt16() >>> 2).AsByte() & m3).AsUInt16() << 4).AsByte();
+            q3 = ((l0.AsUInt16() >>> 4).AsByte() & m4) | (((h.AsUInt16() >>> 4).AsByte() & m3).AsUInt16() << 4).AsByte();
+            q4 = ((l1.AsUInt16() >>> 4).AsByte() & m4) | (((h.AsUInt16() >>> 6).AsByte() & m3).AsUInt16() << 4).AsByte();
+        }
         // q is 0..63, so vpmaddubsw takes it as the unsigned operand; the "− 32" comes once per block (Q6_K).
-        return Scaled(q1, yy, Avx2.Shuffle(sc8, ScalePair0).AsInt16()) + Scaled(q2, yy + 32, Avx2.Shuffle(sc8, ScalePair1).AsInt16())
-             + Scaled(q3, yy + 64, Avx2.Shuffle(sc8, ScalePair2).AsInt16()) + Scaled(q4, yy + 96, Avx2.Shuffle(sc8, ScalePair3).AsInt16());
+        Vector256<short> k1 = Avx2.Shuffle(sc8, ScalePair0).AsInt16(), k2 = Avx2.Shuffle(sc8, ScalePair1).AsInt16();
+        Vector256<short> k3 = Avx2.Shuffle(sc8, ScalePair2).AsInt16(), k4 = Avx2.Shuffle(sc8, ScalePair3).AsInt16();
+        s0 += HalfQ6_KSums(q1, q2, q3, q4, k1, k2, k3, k4, (sbyte*)(a0 + o));
+        if (!TT.Four) return;
+        s1 += HalfQ6_KSums(q1, q2, q3, q4, k1, k2, k3, k4, (sbyte*)(a1 + o));
+        s2 += HalfQ6_KSums(q1, q2, q3, q4, k1, k2, k3, k4, (sbyte*)(a2 + o));
+        s3 += HalfQ6_KSums(q1, q2, q3, q4, k1, k2, k3, k4, (sbyte*)(a3 + o));
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> HalfQ6_KSums(Vector256<byte> q1, Vector256<byte> q2, Vector256<byte> q3, Vector256<byte> q4,
+        Vector256<short> k1, Vector256<short> k2, Vector256<short> k3, Vector256<short> k4, sbyte* yy) =>
+        Scaled(q1, yy, k1) + Scaled(q2, yy + 32, k2) + Scaled(q3, yy + 64, k3) + Scaled(q4, yy + 96, k4);
 
     // Q6_K: two halves of 128 (ql +64, qh +32, scales +8 per half); value ((ql nibble) | (2 qh bits) << 4) − 32.
     public static float Q6_K(byte* w, byte* a, int n)
     {
-        Vector256<float> acc = default;
+        float y;
+        Q6KRow<OneToken>(w, a, a, a, a, n, &y);
+        return y;
+    }
+
+    /// <summary>4 Q6_K rows × 4 tokens (<c>y[4·r + t]</c>): each half's 6-bit values and scale broadcasts once for the 4
+    /// tokens, every pair with exactly the dot's operations.</summary>
+    public static void Q6_Kx4x4(byte** w, byte** a, int n, float* y)
+    {
+        for (int r = 0; r < 4; r++) Q6KRow<FourTokens>(w[r], a[0], a[1], a[2], a[3], n, y + 4 * r);
+    }
+
+    /// <summary>Σ_g sc_g·bsum_g · 32 of one token (the "− 32" of every Q6_K value).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Q6KOffset(Vector256<short> sc16, byte* a) => Avx2.MultiplyAddAdjacent(sc16, Vector256.Load((short*)(a + 260))) << 5;
+
+    /// <summary>One Q6_K row against 1 token (a0) or 4 (a0..a3), results into y[0..).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Q6KRow<TT>(byte* w, byte* a0, byte* a1, byte* a2, byte* a3, int n, float* y) where TT : struct, ITokenCount
+    {
+        Vector256<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
         Vector256<byte> m4 = Vector256.Create((byte)15), m3 = Vector256.Create((byte)3); // locals: see Q4_K
-        for (int b = 0; b < n / 256; b++, w += 210, a += 292)
+        for (int b = 0; b < n / 256; b++, w += 210, a0 += 292, a1 += 292, a2 += 292, a3 += 292)
         {
-            float d = *(float*)a * Fp16.LoadExact(w + 208);
-            sbyte* y = (sbyte*)(a + 4);
+            float dw = Fp16.LoadExact(w + 208);
             // All 16 signed scales with one 16-byte load that stays inside the block (bytes 192..207). An 8-byte load at
             // 200 widened by the JIT into vpmovsxbw's 16-byte memory operand ran past the last block (guard-page test).
             Vector256<short> sc16 = Avx2.ConvertToVector256Int16(Vector128.Load((sbyte*)(w + 192)));
             // Σ (q − 32)·y·sc = Σ q·y·sc − 32·Σ_g sc_g·bsum_g: the Q8_K group sums (16 × i16 at +260) are per 16 elements,
             // the Q6_K scales too, so one vpmaddwd replaces a second vpmaddubsw and a subtraction per 32 elements.
-            Vector256<int> sumi = HalfQ6_K(w, w + 128, y, Avx2.Permute2x128(sc16, sc16, 0x00).AsByte(), m4, m3)
-                                + HalfQ6_K(w + 64, w + 160, y + 128, Avx2.Permute2x128(sc16, sc16, 0x11).AsByte(), m4, m3)
-                                - (Avx2.MultiplyAddAdjacent(sc16, Vector256.Load((short*)(a + 260))) << 5);
-            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(d), acc);
+            Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default;
+            HalfQ6_K<TT>(w, w + 128, 4, Avx2.Permute2x128(sc16, sc16, 0x00).AsByte(), m4, m3, a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
+            HalfQ6_K<TT>(w + 64, w + 160, 132, Avx2.Permute2x128(sc16, sc16, 0x11).AsByte(), m4, m3, a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
+            acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s0 - Q6KOffset(sc16, a0)), Vector256.Create(*(float*)a0 * dw), acc0);
+            if (TT.Four)
+            {
+                acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s1 - Q6KOffset(sc16, a1)), Vector256.Create(*(float*)a1 * dw), acc1);
+                acc2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s2 - Q6KOffset(sc16, a2)), Vector256.Create(*(float*)a2 * dw), acc2);
+                acc3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s3 - Q6KOffset(sc16, a3)), Vector256.Create(*(float*)a3 * dw), acc3);
+            }
         }
-        return Vector256.Sum(acc);
+        y[0] = Vector256.Sum(acc0);
+        if (TT.Four)
+        {
+            y[1] = Vector256.Sum(acc1);
+            y[2] = Vector256.Sum(acc2);
+            y[3] = Vector256.Sum(acc3);
+        }
     }
 
     /// <summary>vpmaddubsw of unsigned q (small enough that pair sums fit i16) with 32 activations, then vpmaddwd with the

@@ -240,6 +240,7 @@ public sealed unsafe class KernelSet
         SetTile(GgmlType.Q4_0, &TileAvx2.Q4_0x4x4);
         SetTile(GgmlType.Q8_0, &TileAvx2.Q8_0x4x4);
         SetTile(GgmlType.Q4_K, &DotAvx2KQuants.Q4_Kx4x4);
+        SetTile(GgmlType.Q6_K, &DotAvx2KQuants.Q6_Kx4x4);
     }
 
     private void AddAvx512()
