@@ -135,17 +135,27 @@ internal static unsafe class DotAvx2KQuants
             q4 = ((l1.AsUInt16() >>> 4).AsByte() & m4) | (((h.AsUInt16() >>> 6).AsByte() & m3).AsUInt16() << 4).AsByte();
         }
         // q is 0..63, so vpmaddubsw takes it as the unsigned operand; the "− 32" comes once per block (Q6_K).
+        AddQuad<TT>(q1, q2, q3, q4, sc8, o, a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
+    }
+
+    /// <summary>Four 32-element groups (q1..q4, unsigned) of a 128-element half with the half's 16-element scale pairs (sc8,
+    /// <see cref="ScalePair0"/>…), against 1 or 4 tokens' activations at a_t + o: the scale broadcasts once for all tokens.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddQuad<TT>(Vector256<byte> q1, Vector256<byte> q2, Vector256<byte> q3, Vector256<byte> q4, Vector256<byte> sc8, int o,
+        byte* a0, byte* a1, byte* a2, byte* a3, ref Vector256<int> s0, ref Vector256<int> s1, ref Vector256<int> s2, ref Vector256<int> s3)
+        where TT : struct, ITokenCount
+    {
         Vector256<short> k1 = Avx2.Shuffle(sc8, ScalePair0).AsInt16(), k2 = Avx2.Shuffle(sc8, ScalePair1).AsInt16();
         Vector256<short> k3 = Avx2.Shuffle(sc8, ScalePair2).AsInt16(), k4 = Avx2.Shuffle(sc8, ScalePair3).AsInt16();
-        s0 += HalfQ6_KSums(q1, q2, q3, q4, k1, k2, k3, k4, (sbyte*)(a0 + o));
+        s0 += QuadSums(q1, q2, q3, q4, k1, k2, k3, k4, (sbyte*)(a0 + o));
         if (!TT.Four) return;
-        s1 += HalfQ6_KSums(q1, q2, q3, q4, k1, k2, k3, k4, (sbyte*)(a1 + o));
-        s2 += HalfQ6_KSums(q1, q2, q3, q4, k1, k2, k3, k4, (sbyte*)(a2 + o));
-        s3 += HalfQ6_KSums(q1, q2, q3, q4, k1, k2, k3, k4, (sbyte*)(a3 + o));
+        s1 += QuadSums(q1, q2, q3, q4, k1, k2, k3, k4, (sbyte*)(a1 + o));
+        s2 += QuadSums(q1, q2, q3, q4, k1, k2, k3, k4, (sbyte*)(a2 + o));
+        s3 += QuadSums(q1, q2, q3, q4, k1, k2, k3, k4, (sbyte*)(a3 + o));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> HalfQ6_KSums(Vector256<byte> q1, Vector256<byte> q2, Vector256<byte> q3, Vector256<byte> q4,
+    private static Vector256<int> QuadSums(Vector256<byte> q1, Vector256<byte> q2, Vector256<byte> q3, Vector256<byte> q4,
         Vector256<short> k1, Vector256<short> k2, Vector256<short> k3, Vector256<short> k4, sbyte* yy) =>
         Scaled(q1, yy, k1) + Scaled(q2, yy + 32, k2) + Scaled(q3, yy + 64, k3) + Scaled(q4, yy + 96, k4);
 
@@ -164,10 +174,6 @@ internal static unsafe class DotAvx2KQuants
         for (int r = 0; r < 4; r++) Q6KRow<FourTokens>(w[r], a[0], a[1], a[2], a[3], n, y + 4 * r);
     }
 
-    /// <summary>Σ_g sc_g·bsum_g · 32 of one token (the "− 32" of every Q6_K value).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> Q6KOffset(Vector256<short> sc16, byte* a) => Avx2.MultiplyAddAdjacent(sc16, Vector256.Load((short*)(a + 260))) << 5;
-
     /// <summary>One Q6_K row against 1 token (a0) or 4 (a0..a3), results into y[0..).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Q6KRow<TT>(byte* w, byte* a0, byte* a1, byte* a2, byte* a3, int n, float* y) where TT : struct, ITokenCount
@@ -185,21 +191,16 @@ internal static unsafe class DotAvx2KQuants
             Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default;
             HalfQ6_K<TT>(w, w + 128, 4, Avx2.Permute2x128(sc16, sc16, 0x00).AsByte(), m4, m3, a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
             HalfQ6_K<TT>(w + 64, w + 160, 132, Avx2.Permute2x128(sc16, sc16, 0x11).AsByte(), m4, m3, a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
-            acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s0 - Q6KOffset(sc16, a0)), Vector256.Create(*(float*)a0 * dw), acc0);
+            s0 -= GroupOffset(sc16, a0, 5);
             if (TT.Four)
             {
-                acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s1 - Q6KOffset(sc16, a1)), Vector256.Create(*(float*)a1 * dw), acc1);
-                acc2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s2 - Q6KOffset(sc16, a2)), Vector256.Create(*(float*)a2 * dw), acc2);
-                acc3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s3 - Q6KOffset(sc16, a3)), Vector256.Create(*(float*)a3 * dw), acc3);
+                s1 -= GroupOffset(sc16, a1, 5);
+                s2 -= GroupOffset(sc16, a2, 5);
+                s3 -= GroupOffset(sc16, a3, 5);
             }
+            AccumulateSums<TT>(dw, a0, a1, a2, a3, s0, s1, s2, s3, ref acc0, ref acc1, ref acc2, ref acc3);
         }
-        y[0] = Vector256.Sum(acc0);
-        if (TT.Four)
-        {
-            y[1] = Vector256.Sum(acc1);
-            y[2] = Vector256.Sum(acc2);
-            y[3] = Vector256.Sum(acc3);
-        }
+        StoreSums<TT>(acc0, acc1, acc2, acc3, y);
     }
 
     /// <summary>vpmaddubsw of unsigned q (small enough that pair sums fit i16) with 32 activations, then vpmaddwd with the
@@ -256,83 +257,156 @@ internal static unsafe class DotAvx2KQuants
 
     /// <summary>One 128-element half of Q2_K: 32 qs bytes, its 8 group scales (i16) in both 128-bit lanes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> HalfQ2_K(Vector256<byte> q, sbyte* yy, Vector256<byte> sc8)
+    private static void HalfQ2_K<TT>(Vector256<byte> q, int o, Vector256<byte> sc8, byte* a0, byte* a1, byte* a2, byte* a3,
+        ref Vector256<int> s0, ref Vector256<int> s1, ref Vector256<int> s2, ref Vector256<int> s3) where TT : struct, ITokenCount
     {
         Vector256<byte> m3 = Vector256.Create((byte)3);
-        return Scaled(q & m3, yy, Avx2.Shuffle(sc8, ScalePair0).AsInt16())
-             + Scaled((q.AsUInt16() >>> 2).AsByte() & m3, yy + 32, Avx2.Shuffle(sc8, ScalePair1).AsInt16())
-             + Scaled((q.AsUInt16() >>> 4).AsByte() & m3, yy + 64, Avx2.Shuffle(sc8, ScalePair2).AsInt16())
-             + Scaled((q.AsUInt16() >>> 6).AsByte() & m3, yy + 96, Avx2.Shuffle(sc8, ScalePair3).AsInt16());
+        AddQuad<TT>(q & m3, (q.AsUInt16() >>> 2).AsByte() & m3, (q.AsUInt16() >>> 4).AsByte() & m3, (q.AsUInt16() >>> 6).AsByte() & m3,
+            sc8, o, a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
     }
 
     // Q2_K: per 128-element half, one 32-byte qs load holds 4 × 32 two-bit values (shift 2k); each 32 takes the group
     // scales 2k / 2k+1 of that half (16 nibble scales widened to i16, the half's 8 broadcast to both 128-bit lanes).
     public static float Q2_K(byte* w, byte* a, int n)
     {
-        Vector256<float> acc = default;
-        Vector128<byte> m4 = Vector128.Create((byte)15);
-        for (int b = 0; b < n / 256; b++, w += 84, a += 292)
-        {
-            float da = *(float*)a;
-            sbyte* y = (sbyte*)(a + 4);
-            Vector128<byte> sm = Vector128.Load(w);
-            // Σ mn·bsums: 16 products, summed in float lanes (one FMA with −da·dmin).
-            Vector256<short> mn16 = Avx2.ConvertToVector256Int16((sm.AsUInt16() >>> 4).AsByte() & m4);
-            Vector256<int> prod = Avx2.MultiplyAddAdjacent(mn16, Vector256.Load((short*)(a + 260)));
-            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(prod), Vector256.Create(-da * Fp16.LoadExact(w + 82)), acc);
+        float y;
+        Q2KRow<OneToken>(w, a, a, a, a, n, &y);
+        return y;
+    }
 
+    /// <summary>4 Q2_K rows × 4 tokens (<c>y[4·r + t]</c>), every pair with exactly the dot's operations.</summary>
+    public static void Q2_Kx4x4(byte** w, byte** a, int n, float* y)
+    {
+        for (int r = 0; r < 4; r++) Q2KRow<FourTokens>(w[r], a[0], a[1], a[2], a[3], n, y + 4 * r);
+    }
+
+    /// <summary>acc = fma(Σ mn·bsums of one token, −da·dmin, acc): 16 products, summed in float lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Q2KMins(Vector256<short> mn16, byte* a, float dmin, Vector256<float> acc) =>
+        Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.MultiplyAddAdjacent(mn16, Vector256.Load((short*)(a + 260)))), Vector256.Create(-*(float*)a * dmin), acc);
+
+    /// <summary>One Q2_K row against 1 token (a0) or 4 (a0..a3), results into y[0..).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Q2KRow<TT>(byte* w, byte* a0, byte* a1, byte* a2, byte* a3, int n, float* y) where TT : struct, ITokenCount
+    {
+        Vector256<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
+        Vector128<byte> m4 = Vector128.Create((byte)15);
+        for (int b = 0; b < n / 256; b++, w += 84, a0 += 292, a1 += 292, a2 += 292, a3 += 292)
+        {
+            Vector128<byte> sm = Vector128.Load(w);
+            float dmin = Fp16.LoadExact(w + 82);
+            Vector256<short> mn16 = Avx2.ConvertToVector256Int16((sm.AsUInt16() >>> 4).AsByte() & m4);
+            acc0 = Q2KMins(mn16, a0, dmin, acc0);
+            if (TT.Four)
+            {
+                acc1 = Q2KMins(mn16, a1, dmin, acc1);
+                acc2 = Q2KMins(mn16, a2, dmin, acc2);
+                acc3 = Q2KMins(mn16, a3, dmin, acc3);
+            }
             Vector256<short> sc16 = Avx2.ConvertToVector256Int16(sm & m4);
-            Vector256<int> sumi = HalfQ2_K(Vector256.Load(w + 16), y, Avx2.Permute2x128(sc16, sc16, 0x00).AsByte())
-                                + HalfQ2_K(Vector256.Load(w + 48), y + 128, Avx2.Permute2x128(sc16, sc16, 0x11).AsByte());
-            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(da * Fp16.LoadExact(w + 80)), acc);
+            Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default;
+            HalfQ2_K<TT>(Vector256.Load(w + 16), 4, Avx2.Permute2x128(sc16, sc16, 0x00).AsByte(), a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
+            HalfQ2_K<TT>(Vector256.Load(w + 48), 132, Avx2.Permute2x128(sc16, sc16, 0x11).AsByte(), a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
+            AccumulateSums<TT>(Fp16.LoadExact(w + 80), a0, a1, a2, a3, s0, s1, s2, s3, ref acc0, ref acc1, ref acc2, ref acc3);
         }
-        return Vector256.Sum(acc);
+        StoreSums<TT>(acc0, acc1, acc2, acc3, y);
     }
 
     /// <summary>Σ (ql + 4·hbit)·y for one 32 of Q3_K, then its two group scales; the value is ql + 4·hbit − 4, and the
     /// "− 4" is taken once per block from the activation's group sums (<see cref="Q3_K"/>). hbit k of the hmask bytes goes
     /// to bit 2 with one 16-bit shift (no bit crosses into the bit-2 position of the other byte) and a mask.</summary>
+    /// <summary>A Q3_K group's 2 low bits with bit k of hm as 4 (the stored value + 4; the "− 4" comes from the bsums).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> GroupQ3_K(Vector256<byte> ql, Vector256<byte> hm, int k, sbyte* y, Vector256<short> scale)
+    private static Vector256<byte> GroupQ3_K(Vector256<byte> ql, Vector256<byte> hm, int k)
     {
         Vector256<ushort> h16 = hm.AsUInt16();
-        Vector256<byte> four = (k >= 2 ? h16 >>> (k - 2) : h16 << (2 - k)).AsByte() & Vector256.Create((byte)4);
-        return Scaled(ql | four, y, scale);
+        return ql | ((k >= 2 ? h16 >>> (k - 2) : h16 << (2 - k)).AsByte() & Vector256.Create((byte)4));
     }
 
     /// <summary>One 128-element half of Q3_K: 32 qs bytes, hmask bits <paramref name="bit0"/>..+3, 8 scales as in Q2_K.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> HalfQ3_K(Vector256<byte> q, Vector256<byte> hm, int bit0, sbyte* yy, Vector256<byte> sc8)
+    private static void HalfQ3_K<TT>(Vector256<byte> q, Vector256<byte> hm, int bit0, int o, Vector256<byte> sc8, byte* a0, byte* a1, byte* a2,
+        byte* a3, ref Vector256<int> s0, ref Vector256<int> s1, ref Vector256<int> s2, ref Vector256<int> s3) where TT : struct, ITokenCount
     {
         Vector256<byte> m3 = Vector256.Create((byte)3);
-        return GroupQ3_K(q & m3, hm, bit0, yy, Avx2.Shuffle(sc8, ScalePair0).AsInt16())
-             + GroupQ3_K((q.AsUInt16() >>> 2).AsByte() & m3, hm, bit0 + 1, yy + 32, Avx2.Shuffle(sc8, ScalePair1).AsInt16())
-             + GroupQ3_K((q.AsUInt16() >>> 4).AsByte() & m3, hm, bit0 + 2, yy + 64, Avx2.Shuffle(sc8, ScalePair2).AsInt16())
-             + GroupQ3_K((q.AsUInt16() >>> 6).AsByte() & m3, hm, bit0 + 3, yy + 96, Avx2.Shuffle(sc8, ScalePair3).AsInt16());
+        AddQuad<TT>(GroupQ3_K(q & m3, hm, bit0), GroupQ3_K((q.AsUInt16() >>> 2).AsByte() & m3, hm, bit0 + 1),
+            GroupQ3_K((q.AsUInt16() >>> 4).AsByte() & m3, hm, bit0 + 2), GroupQ3_K((q.AsUInt16() >>> 6).AsByte() & m3, hm, bit0 + 3),
+            sc8, o, a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
     }
 
     // Q3_K: as Q2_K for the low bits (qs at +32), the third bit from the 32 hmask bytes, 16 signed 6-bit scales.
     public static float Q3_K(byte* w, byte* a, int n)
     {
+        float y;
+        Q3KRow<OneToken>(w, a, a, a, a, n, &y);
+        return y;
+    }
+
+    /// <summary>4 Q3_K rows × 4 tokens (<c>y[4·r + t]</c>), every pair with exactly the dot's operations.</summary>
+    public static void Q3_Kx4x4(byte** w, byte** a, int n, float* y)
+    {
+        for (int r = 0; r < 4; r++) Q3KRow<FourTokens>(w[r], a[0], a[1], a[2], a[3], n, y + 4 * r);
+    }
+
+    /// <summary>One Q3_K row against 1 token (a0) or 4 (a0..a3), results into y[0..).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Q3KRow<TT>(byte* w, byte* a0, byte* a1, byte* a2, byte* a3, int n, float* y) where TT : struct, ITokenCount
+    {
         const uint Km1 = 0x03030303, Km2 = 0x0f0f0f0f;
-        Vector256<float> acc = default;
-        for (int b = 0; b < n / 256; b++, w += 110, a += 292)
+        Vector256<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
+        for (int b = 0; b < n / 256; b++, w += 110, a0 += 292, a1 += 292, a2 += 292, a3 += 292)
         {
-            float d = *(float*)a * Fp16.LoadExact(w + 108);
-            sbyte* y = (sbyte*)(a + 4);
+            float dw = Fp16.LoadExact(w + 108);
             uint u0 = Unsafe.ReadUnaligned<uint>(w + 96), u1 = Unsafe.ReadUnaligned<uint>(w + 100), u2 = Unsafe.ReadUnaligned<uint>(w + 104);
             Vector128<uint> s6 = Vector128.Create(
                 (u0 & Km2) | ((u2 & Km1) << 4), (u1 & Km2) | (((u2 >> 2) & Km1) << 4),
                 ((u0 >> 4) & Km2) | (((u2 >> 4) & Km1) << 4), ((u1 >> 4) & Km2) | (((u2 >> 6) & Km1) << 4));
             Vector256<short> sc16 = Avx2.ConvertToVector256Int16(s6.AsSByte() - Vector128.Create((sbyte)32));
             Vector256<byte> hm = Vector256.Load(w);
+            Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default;
+            HalfQ3_K<TT>(Vector256.Load(w + 32), hm, 0, 4, Avx2.Permute2x128(sc16, sc16, 0x00).AsByte(), a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
+            HalfQ3_K<TT>(Vector256.Load(w + 64), hm, 4, 132, Avx2.Permute2x128(sc16, sc16, 0x11).AsByte(), a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
             // − 4·Σ_g sc_g·bsum_g: group sums and scales are both per 16 elements (as in Q6_K).
-            Vector256<int> sumi = HalfQ3_K(Vector256.Load(w + 32), hm, 0, y, Avx2.Permute2x128(sc16, sc16, 0x00).AsByte())
-                                + HalfQ3_K(Vector256.Load(w + 64), hm, 4, y + 128, Avx2.Permute2x128(sc16, sc16, 0x11).AsByte())
-                                - (Avx2.MultiplyAddAdjacent(sc16, Vector256.Load((short*)(a + 260))) << 2);
-            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(d), acc);
+            s0 -= GroupOffset(sc16, a0, 2);
+            if (TT.Four)
+            {
+                s1 -= GroupOffset(sc16, a1, 2);
+                s2 -= GroupOffset(sc16, a2, 2);
+                s3 -= GroupOffset(sc16, a3, 2);
+            }
+            AccumulateSums<TT>(dw, a0, a1, a2, a3, s0, s1, s2, s3, ref acc0, ref acc1, ref acc2, ref acc3);
         }
-        return Vector256.Sum(acc);
+        StoreSums<TT>(acc0, acc1, acc2, acc3, y);
+    }
+
+    /// <summary>(Σ_g sc_g·bsum_g) &lt;&lt; shift of one token: the constant offset of a type's values (Q3_K: 4, Q6_K: 32).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> GroupOffset(Vector256<short> sc16, byte* a, byte shift) =>
+        Avx2.MultiplyAddAdjacent(sc16, Vector256.Load((short*)(a + 260))) << shift;
+
+    /// <summary>acc_t = fma(s_t as floats, da_t·dw, acc_t) for 1 or 4 tokens.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AccumulateSums<TT>(float dw, byte* a0, byte* a1, byte* a2, byte* a3, Vector256<int> s0, Vector256<int> s1,
+        Vector256<int> s2, Vector256<int> s3, ref Vector256<float> acc0, ref Vector256<float> acc1, ref Vector256<float> acc2,
+        ref Vector256<float> acc3) where TT : struct, ITokenCount
+    {
+        acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s0), Vector256.Create(*(float*)a0 * dw), acc0);
+        if (!TT.Four) return;
+        acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s1), Vector256.Create(*(float*)a1 * dw), acc1);
+        acc2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s2), Vector256.Create(*(float*)a2 * dw), acc2);
+        acc3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s3), Vector256.Create(*(float*)a3 * dw), acc3);
+    }
+
+    /// <summary>y[t] = Σ acc_t for 1 or 4 tokens.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreSums<TT>(Vector256<float> acc0, Vector256<float> acc1, Vector256<float> acc2, Vector256<float> acc3, float* y)
+        where TT : struct, ITokenCount
+    {
+        y[0] = Vector256.Sum(acc0);
+        if (!TT.Four) return;
+        y[1] = Vector256.Sum(acc1);
+        y[2] = Vector256.Sum(acc2);
+        y[3] = Vector256.Sum(acc3);
     }
 
     private static readonly Vector256<uint> LowNibbleShifts = Vector256.Create(0u, 4, 8, 12, 16, 20, 24, 28),

@@ -241,6 +241,8 @@ public sealed unsafe class KernelSet
         SetTile(GgmlType.Q8_0, &TileAvx2.Q8_0x4x4);
         SetTile(GgmlType.Q4_K, &DotAvx2KQuants.Q4_Kx4x4);
         SetTile(GgmlType.Q6_K, &DotAvx2KQuants.Q6_Kx4x4);
+        SetTile(GgmlType.Q2_K, &DotAvx2KQuants.Q2_Kx4x4);
+        SetTile(GgmlType.Q3_K, &DotAvx2KQuants.Q3_Kx4x4);
     }
 
     private void AddAvx512()

@@ -26,6 +26,8 @@ public unsafe class TileKernelTests
             Assert.NotEqual(0, (nint)k.Tiles4x4[(int)GgmlType.Q8_0]);
             Assert.NotEqual(0, (nint)k.Tiles4x4[(int)GgmlType.Q4_K]);
             Assert.NotEqual(0, (nint)k.Tiles4x4[(int)GgmlType.Q6_K]);
+            Assert.NotEqual(0, (nint)k.Tiles4x4[(int)GgmlType.Q2_K]);
+            Assert.NotEqual(0, (nint)k.Tiles4x4[(int)GgmlType.Q3_K]);
             Assert.Equal(isa == KernelIsa.Avx512, k.Tiles4x4[(int)GgmlType.IQ1_S] != null);
             Assert.Equal(isa == KernelIsa.Avx512, k.Tiles4x4[(int)GgmlType.IQ1_M] != null);
             bool iq = isa == KernelIsa.Avx512 && DotAvx512IQuants.IsSupported;
