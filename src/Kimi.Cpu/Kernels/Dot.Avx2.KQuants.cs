@@ -38,50 +38,61 @@ internal static unsafe class DotAvx2KQuants
         for (int b = 0; b < n / 256; b++, w += 144, a0 += 292, a1 += 292, a2 += 292, a3 += 292)
         {
             KQuantScales.Unpack(w + 4, out ulong sc, out ulong mn);
-            float d = Fp16.LoadExact(w), dmin = Fp16.LoadExact(w + 2);
-            mins0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(MinsDot8(mn, a0)), Vector256.Create(*(float*)a0 * dmin), mins0);
-            if (TT.Four)
-            {
-                mins1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(MinsDot8(mn, a1)), Vector256.Create(*(float*)a1 * dmin), mins1);
-                mins2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(MinsDot8(mn, a2)), Vector256.Create(*(float*)a2 * dmin), mins2);
-                mins3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(MinsDot8(mn, a3)), Vector256.Create(*(float*)a3 * dmin), mins3);
-            }
+            AccumulateMins<TT>(mn, Fp16.LoadExact(w + 2), a0, a1, a2, a3, ref mins0, ref mins1, ref mins2, ref mins3);
             Vector256<byte> sc8 = Scales8(sc);
             Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default;
             ChunkQ4_K<TT>(Vector256.Load(w + 16), 4, sc8, Bcast0, Bcast1, m4, a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
             ChunkQ4_K<TT>(Vector256.Load(w + 48), 68, sc8, Bcast2, Bcast3, m4, a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
             ChunkQ4_K<TT>(Vector256.Load(w + 80), 132, sc8, Bcast4, Bcast5, m4, a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
             ChunkQ4_K<TT>(Vector256.Load(w + 112), 196, sc8, Bcast6, Bcast7, m4, a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
-            acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s0), Vector256.Create(*(float*)a0 * d), acc0);
-            if (TT.Four)
-            {
-                acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s1), Vector256.Create(*(float*)a1 * d), acc1);
-                acc2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s2), Vector256.Create(*(float*)a2 * d), acc2);
-                acc3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s3), Vector256.Create(*(float*)a3 * d), acc3);
-            }
+            AccumulateSums<TT>(Fp16.LoadExact(w), a0, a1, a2, a3, s0, s1, s2, s3, ref acc0, ref acc1, ref acc2, ref acc3);
         }
-        y[0] = Vector256.Sum(acc0) - Vector256.Sum(mins0);
-        if (TT.Four)
-        {
-            y[1] = Vector256.Sum(acc1) - Vector256.Sum(mins1);
-            y[2] = Vector256.Sum(acc2) - Vector256.Sum(mins2);
-            y[3] = Vector256.Sum(acc3) - Vector256.Sum(mins3);
-        }
+        StoreWithMins<TT>(acc0, acc1, acc2, acc3, mins0, mins1, mins2, mins3, y);
     }
 
-    /// <summary>One 64-element Q4_K chunk (32 bytes q at activation offset o): low nibbles with scale c0, high with c1.</summary>
+    /// <summary>One 64-element chunk of a Q4_K/Q5_K row: lo (elements 0-31, scale c0) and hi (32-63, scale c1), unsigned,
+    /// against 1 or 4 tokens' activations at a_t + o; the scale broadcasts once for all tokens.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void ChunkQ4_K<TT>(Vector256<byte> q, int o, Vector256<byte> sc8, Vector256<byte> c0, Vector256<byte> c1, Vector256<byte> m4,
+    private static void AddPair<TT>(Vector256<byte> lo, Vector256<byte> hi, int o, Vector256<byte> sc8, Vector256<byte> c0, Vector256<byte> c1,
         byte* a0, byte* a1, byte* a2, byte* a3, ref Vector256<int> s0, ref Vector256<int> s1, ref Vector256<int> s2, ref Vector256<int> s3)
         where TT : struct, ITokenCount
     {
-        Vector256<byte> lo = q & m4, hi = (q.AsUInt16() >>> 4).AsByte() & m4;
         Vector256<short> k0 = Avx2.Shuffle(sc8, c0).AsInt16(), k1 = Avx2.Shuffle(sc8, c1).AsInt16();
         s0 += Scaled(lo, (sbyte*)(a0 + o), k0) + Scaled(hi, (sbyte*)(a0 + o + 32), k1);
         if (!TT.Four) return;
         s1 += Scaled(lo, (sbyte*)(a1 + o), k0) + Scaled(hi, (sbyte*)(a1 + o + 32), k1);
         s2 += Scaled(lo, (sbyte*)(a2 + o), k0) + Scaled(hi, (sbyte*)(a2 + o + 32), k1);
         s3 += Scaled(lo, (sbyte*)(a3 + o), k0) + Scaled(hi, (sbyte*)(a3 + o + 32), k1);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ChunkQ4_K<TT>(Vector256<byte> q, int o, Vector256<byte> sc8, Vector256<byte> c0, Vector256<byte> c1, Vector256<byte> m4,
+        byte* a0, byte* a1, byte* a2, byte* a3, ref Vector256<int> s0, ref Vector256<int> s1, ref Vector256<int> s2, ref Vector256<int> s3)
+        where TT : struct, ITokenCount =>
+        AddPair<TT>(q & m4, (q.AsUInt16() >>> 4).AsByte() & m4, o, sc8, c0, c1, a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
+
+    /// <summary>mins_t = fma(Σ mins·bsums of token t, da_t·dmin, mins_t) for 1 or 4 tokens (Q4_K, Q5_K).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AccumulateMins<TT>(ulong mn, float dmin, byte* a0, byte* a1, byte* a2, byte* a3, ref Vector256<float> m0,
+        ref Vector256<float> m1, ref Vector256<float> m2, ref Vector256<float> m3) where TT : struct, ITokenCount
+    {
+        m0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(MinsDot8(mn, a0)), Vector256.Create(*(float*)a0 * dmin), m0);
+        if (!TT.Four) return;
+        m1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(MinsDot8(mn, a1)), Vector256.Create(*(float*)a1 * dmin), m1);
+        m2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(MinsDot8(mn, a2)), Vector256.Create(*(float*)a2 * dmin), m2);
+        m3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(MinsDot8(mn, a3)), Vector256.Create(*(float*)a3 * dmin), m3);
+    }
+
+    /// <summary>y[t] = Σ acc_t − Σ mins_t for 1 or 4 tokens (Q4_K, Q5_K).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreWithMins<TT>(Vector256<float> acc0, Vector256<float> acc1, Vector256<float> acc2, Vector256<float> acc3,
+        Vector256<float> mins0, Vector256<float> mins1, Vector256<float> mins2, Vector256<float> mins3, float* y) where TT : struct, ITokenCount
+    {
+        y[0] = Vector256.Sum(acc0) - Vector256.Sum(mins0);
+        if (!TT.Four) return;
+        y[1] = Vector256.Sum(acc1) - Vector256.Sum(mins1);
+        y[2] = Vector256.Sum(acc2) - Vector256.Sum(mins2);
+        y[3] = Vector256.Sum(acc3) - Vector256.Sum(mins3);
     }
 
     /// <summary>The terms mins[j]·(bsums[2j] + bsums[2j+1]) of a Q8_K block, lane j: vpshufb zero-extends each min into
@@ -226,33 +237,50 @@ internal static unsafe class DotAvx2KQuants
     /// <summary>One 64-element chunk of Q5_K: low nibbles + bit <paramref name="bit"/> of qh (elements 0-31, scale
     /// <paramref name="c0"/>), high nibbles + bit+1 (32-63, scale <paramref name="c1"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> ChunkQ5_K(Vector256<byte> q, Vector256<byte> qh, int bit, sbyte* y, Vector256<byte> sc8, Vector256<byte> c0, Vector256<byte> c1)
+    private static void ChunkQ5_K<TT>(Vector256<byte> q, Vector256<byte> qh, int bit, int o, Vector256<byte> sc8, Vector256<byte> c0, Vector256<byte> c1,
+        byte* a0, byte* a1, byte* a2, byte* a3, ref Vector256<int> s0, ref Vector256<int> s1, ref Vector256<int> s2, ref Vector256<int> s3)
+        where TT : struct, ITokenCount
     {
         Vector256<byte> m4 = Vector256.Create((byte)15), sixteen = Vector256.Create((byte)16);
         Vector256<byte> b0 = Vector256.Create((byte)(1 << bit)), b1 = Vector256.Create((byte)(2 << bit));
         Vector256<byte> lo = (q & m4) | (Vector256.Equals(qh & b0, b0) & sixteen);
         Vector256<byte> hi = ((q.AsUInt16() >>> 4).AsByte() & m4) | (Vector256.Equals(qh & b1, b1) & sixteen);
-        return Scaled(lo, y, Avx2.Shuffle(sc8, c0).AsInt16()) + Scaled(hi, y + 32, Avx2.Shuffle(sc8, c1).AsInt16());
+        AddPair<TT>(lo, hi, o, sc8, c0, c1, a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
     }
 
     // Q5_K: Q4_K plus the fifth bit of element 64c + l (low nibble) / 64c + 32 + l (high) in bit 2c / 2c+1 of qh[l].
     public static float Q5_K(byte* w, byte* a, int n)
     {
-        Vector256<float> acc = default, mins = default;
-        for (int b = 0; b < n / 256; b++, w += 176, a += 292)
+        float y;
+        Q5KRow<OneToken>(w, a, a, a, a, n, &y);
+        return y;
+    }
+
+    /// <summary>4 Q5_K rows × 4 tokens (<c>y[4·r + t]</c>), every pair with exactly the dot's operations.</summary>
+    public static void Q5_Kx4x4(byte** w, byte** a, int n, float* y)
+    {
+        for (int r = 0; r < 4; r++) Q5KRow<FourTokens>(w[r], a[0], a[1], a[2], a[3], n, y + 4 * r);
+    }
+
+    /// <summary>One Q5_K row against 1 token (a0) or 4 (a0..a3), results into y[0..).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Q5KRow<TT>(byte* w, byte* a0, byte* a1, byte* a2, byte* a3, int n, float* y) where TT : struct, ITokenCount
+    {
+        Vector256<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
+        Vector256<float> mins0 = default, mins1 = default, mins2 = default, mins3 = default;
+        for (int b = 0; b < n / 256; b++, w += 176, a0 += 292, a1 += 292, a2 += 292, a3 += 292)
         {
-            float da = *(float*)a;
-            sbyte* y = (sbyte*)(a + 4);
             KQuantScales.Unpack(w + 4, out ulong sc, out ulong mn);
-            mins = Fma.MultiplyAdd(Avx.ConvertToVector256Single(MinsDot8(mn, a)), Vector256.Create(da * Fp16.LoadExact(w + 2)), mins);
+            AccumulateMins<TT>(mn, Fp16.LoadExact(w + 2), a0, a1, a2, a3, ref mins0, ref mins1, ref mins2, ref mins3);
             Vector256<byte> qh = Vector256.Load(w + 16), sc8 = Scales8(sc);
-            Vector256<int> sumi = ChunkQ5_K(Vector256.Load(w + 48), qh, 0, y, sc8, Bcast0, Bcast1)
-                                + ChunkQ5_K(Vector256.Load(w + 80), qh, 2, y + 64, sc8, Bcast2, Bcast3)
-                                + ChunkQ5_K(Vector256.Load(w + 112), qh, 4, y + 128, sc8, Bcast4, Bcast5)
-                                + ChunkQ5_K(Vector256.Load(w + 144), qh, 6, y + 192, sc8, Bcast6, Bcast7);
-            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(da * Fp16.LoadExact(w)), acc);
+            Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default;
+            ChunkQ5_K<TT>(Vector256.Load(w + 48), qh, 0, 4, sc8, Bcast0, Bcast1, a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
+            ChunkQ5_K<TT>(Vector256.Load(w + 80), qh, 2, 68, sc8, Bcast2, Bcast3, a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
+            ChunkQ5_K<TT>(Vector256.Load(w + 112), qh, 4, 132, sc8, Bcast4, Bcast5, a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
+            ChunkQ5_K<TT>(Vector256.Load(w + 144), qh, 6, 196, sc8, Bcast6, Bcast7, a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
+            AccumulateSums<TT>(Fp16.LoadExact(w), a0, a1, a2, a3, s0, s1, s2, s3, ref acc0, ref acc1, ref acc2, ref acc3);
         }
-        return Vector256.Sum(acc) - Vector256.Sum(mins);
+        StoreWithMins<TT>(acc0, acc1, acc2, acc3, mins0, mins1, mins2, mins3, y);
     }
 
     /// <summary>One 128-element half of Q2_K: 32 qs bytes, its 8 group scales (i16) in both 128-bit lanes.</summary>

@@ -243,6 +243,7 @@ public sealed unsafe class KernelSet
         SetTile(GgmlType.Q6_K, &DotAvx2KQuants.Q6_Kx4x4);
         SetTile(GgmlType.Q2_K, &DotAvx2KQuants.Q2_Kx4x4);
         SetTile(GgmlType.Q3_K, &DotAvx2KQuants.Q3_Kx4x4);
+        SetTile(GgmlType.Q5_K, &DotAvx2KQuants.Q5_Kx4x4);
     }
 
     private void AddAvx512()
