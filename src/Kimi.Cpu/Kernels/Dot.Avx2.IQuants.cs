@@ -194,7 +194,7 @@ internal static unsafe class DotAvx2IQuants
     /// <summary>Two 4-bit scales per 32 elements (IQ2_XS, IQ2_S): 2s+1 of the low nibble for elements 0..15 (low 128 bits),
     /// of the high nibble for 16..31.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static Vector256<short> NibbleScales(int sc) =>
+    private static Vector256<short> NibbleScales(int sc) =>
         Vector256.Create(Vector128.Create((short)(2 * (sc & 15) + 1)), Vector128.Create((short)(2 * (sc >> 4) + 1)));
 
     // IQ2_XS: per 32 elements four u16 = 9-bit grid index + 7 sign bits; a 4-bit scale per 16.

@@ -45,7 +45,7 @@ internal static unsafe class DotAvx2KQuants
             ChunkQ4_K<TT>(Vector256.Load(w + 48), 68, sc8, Bcast2, Bcast3, m4, a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
             ChunkQ4_K<TT>(Vector256.Load(w + 80), 132, sc8, Bcast4, Bcast5, m4, a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
             ChunkQ4_K<TT>(Vector256.Load(w + 112), 196, sc8, Bcast6, Bcast7, m4, a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
-            AccumulateSums<TT>(Fp16.LoadExact(w), a0, a1, a2, a3, s0, s1, s2, s3, ref acc0, ref acc1, ref acc2, ref acc3);
+            TokenSums.Accumulate<TT>(Fp16.LoadExact(w), a0, a1, a2, a3, s0, s1, s2, s3, ref acc0, ref acc1, ref acc2, ref acc3);
         }
         StoreWithMins<TT>(acc0, acc1, acc2, acc3, mins0, mins1, mins2, mins3, y);
     }
@@ -209,9 +209,9 @@ internal static unsafe class DotAvx2KQuants
                 s2 -= GroupOffset(sc16, a2, 5);
                 s3 -= GroupOffset(sc16, a3, 5);
             }
-            AccumulateSums<TT>(dw, a0, a1, a2, a3, s0, s1, s2, s3, ref acc0, ref acc1, ref acc2, ref acc3);
+            TokenSums.Accumulate<TT>(dw, a0, a1, a2, a3, s0, s1, s2, s3, ref acc0, ref acc1, ref acc2, ref acc3);
         }
-        StoreSums<TT>(acc0, acc1, acc2, acc3, y);
+        TokenSums.Store<TT>(1f, acc0, acc1, acc2, acc3, y);
     }
 
     /// <summary>vpmaddubsw of unsigned q (small enough that pair sums fit i16) with 32 activations, then vpmaddwd with the
@@ -278,7 +278,7 @@ internal static unsafe class DotAvx2KQuants
             ChunkQ5_K<TT>(Vector256.Load(w + 80), qh, 2, 68, sc8, Bcast2, Bcast3, a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
             ChunkQ5_K<TT>(Vector256.Load(w + 112), qh, 4, 132, sc8, Bcast4, Bcast5, a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
             ChunkQ5_K<TT>(Vector256.Load(w + 144), qh, 6, 196, sc8, Bcast6, Bcast7, a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
-            AccumulateSums<TT>(Fp16.LoadExact(w), a0, a1, a2, a3, s0, s1, s2, s3, ref acc0, ref acc1, ref acc2, ref acc3);
+            TokenSums.Accumulate<TT>(Fp16.LoadExact(w), a0, a1, a2, a3, s0, s1, s2, s3, ref acc0, ref acc1, ref acc2, ref acc3);
         }
         StoreWithMins<TT>(acc0, acc1, acc2, acc3, mins0, mins1, mins2, mins3, y);
     }
@@ -335,9 +335,9 @@ internal static unsafe class DotAvx2KQuants
             Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default;
             HalfQ2_K<TT>(Vector256.Load(w + 16), 4, Avx2.Permute2x128(sc16, sc16, 0x00).AsByte(), a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
             HalfQ2_K<TT>(Vector256.Load(w + 48), 132, Avx2.Permute2x128(sc16, sc16, 0x11).AsByte(), a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
-            AccumulateSums<TT>(Fp16.LoadExact(w + 80), a0, a1, a2, a3, s0, s1, s2, s3, ref acc0, ref acc1, ref acc2, ref acc3);
+            TokenSums.Accumulate<TT>(Fp16.LoadExact(w + 80), a0, a1, a2, a3, s0, s1, s2, s3, ref acc0, ref acc1, ref acc2, ref acc3);
         }
-        StoreSums<TT>(acc0, acc1, acc2, acc3, y);
+        TokenSums.Store<TT>(1f, acc0, acc1, acc2, acc3, y);
     }
 
     /// <summary>Σ (ql + 4·hbit)·y for one 32 of Q3_K, then its two group scales; the value is ql + 4·hbit − 4, and the
@@ -402,9 +402,9 @@ internal static unsafe class DotAvx2KQuants
                 s2 -= GroupOffset(sc16, a2, 2);
                 s3 -= GroupOffset(sc16, a3, 2);
             }
-            AccumulateSums<TT>(dw, a0, a1, a2, a3, s0, s1, s2, s3, ref acc0, ref acc1, ref acc2, ref acc3);
+            TokenSums.Accumulate<TT>(dw, a0, a1, a2, a3, s0, s1, s2, s3, ref acc0, ref acc1, ref acc2, ref acc3);
         }
-        StoreSums<TT>(acc0, acc1, acc2, acc3, y);
+        TokenSums.Store<TT>(1f, acc0, acc1, acc2, acc3, y);
     }
 
     /// <summary>(Σ_g sc_g·bsum_g) &lt;&lt; shift of one token: the constant offset of a type's values (Q3_K: 4, Q6_K: 32).</summary>
@@ -412,30 +412,7 @@ internal static unsafe class DotAvx2KQuants
     private static Vector256<int> GroupOffset(Vector256<short> sc16, byte* a, byte shift) =>
         Avx2.MultiplyAddAdjacent(sc16, Vector256.Load((short*)(a + 260))) << shift;
 
-    /// <summary>acc_t = fma(s_t as floats, da_t·dw, acc_t) for 1 or 4 tokens.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void AccumulateSums<TT>(float dw, byte* a0, byte* a1, byte* a2, byte* a3, Vector256<int> s0, Vector256<int> s1,
-        Vector256<int> s2, Vector256<int> s3, ref Vector256<float> acc0, ref Vector256<float> acc1, ref Vector256<float> acc2,
-        ref Vector256<float> acc3) where TT : struct, ITokenCount
-    {
-        acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s0), Vector256.Create(*(float*)a0 * dw), acc0);
-        if (!TT.Four) return;
-        acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s1), Vector256.Create(*(float*)a1 * dw), acc1);
-        acc2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s2), Vector256.Create(*(float*)a2 * dw), acc2);
-        acc3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s3), Vector256.Create(*(float*)a3 * dw), acc3);
-    }
 
-    /// <summary>y[t] = Σ acc_t for 1 or 4 tokens.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreSums<TT>(Vector256<float> acc0, Vector256<float> acc1, Vector256<float> acc2, Vector256<float> acc3, float* y)
-        where TT : struct, ITokenCount
-    {
-        y[0] = Vector256.Sum(acc0);
-        if (!TT.Four) return;
-        y[1] = Vector256.Sum(acc1);
-        y[2] = Vector256.Sum(acc2);
-        y[3] = Vector256.Sum(acc3);
-    }
 
     private static readonly Vector256<uint> LowNibbleShifts = Vector256.Create(0u, 4, 8, 12, 16, 20, 24, 28),
         HighPairShifts = Vector256.Create(0u, 2, 4, 6, 8, 10, 12, 14);

@@ -590,9 +590,9 @@ internal static unsafe class DotAvx512IQuants
                     Vector256<short> scale = Vector256.Create(ls[ib]).AsInt16();
                     AddSubBlock<TT>(g, s, scale, o, a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
                 }
-                AccumulateSuperBlock<TT>(Fp16.Load(w), a0, a1, a2, a3, s0, s1, s2, s3, ref acc0, ref acc1, ref acc2, ref acc3);
+                TokenSums.Accumulate<TT>(Fp16.Load(w), a0, a1, a2, a3, s0, s1, s2, s3, ref acc0, ref acc1, ref acc2, ref acc3);
             }
-        StoreSums<TT>(1f, acc0, acc1, acc2, acc3, y);
+        TokenSums.Store<TT>(1f, acc0, acc1, acc2, acc3, y);
     }
 
     /// <summary>Sub-block <paramref name="ib"/>'s vpmaddwd operand from <see cref="NibbleScales16"/>: word 2ib for elements
@@ -673,33 +673,10 @@ internal static unsafe class DotAvx512IQuants
                     Vector256<short> scale = Avx512BW.VL.PermuteVar16x16(scales, pick);
                     AddSubBlock<TT>(g, s, scale, o, a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
                 }
-                AccumulateSuperBlock<TT>(Fp16.Load(w), a0, a1, a2, a3, s0, s1, s2, s3, ref acc0, ref acc1, ref acc2, ref acc3);
+                TokenSums.Accumulate<TT>(Fp16.Load(w), a0, a1, a2, a3, s0, s1, s2, s3, ref acc0, ref acc1, ref acc2, ref acc3);
             }
-        StoreSums<TT>(0.125f, acc0, acc1, acc2, acc3, y);
+        TokenSums.Store<TT>(0.125f, acc0, acc1, acc2, acc3, y);
     }
 
-    /// <summary>acc_t = fma(sums_t as floats, da_t·dw, acc_t) for 1 or 4 tokens (the dots' per-super-block step).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void AccumulateSuperBlock<TT>(float dw, byte* a0, byte* a1, byte* a2, byte* a3, Vector256<int> s0, Vector256<int> s1,
-        Vector256<int> s2, Vector256<int> s3, ref Vector256<float> acc0, ref Vector256<float> acc1, ref Vector256<float> acc2,
-        ref Vector256<float> acc3) where TT : struct, ITokenCount
-    {
-        acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s0), Vector256.Create(dw * *(float*)a0), acc0);
-        if (!TT.Four) return;
-        acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s1), Vector256.Create(dw * *(float*)a1), acc1);
-        acc2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s2), Vector256.Create(dw * *(float*)a2), acc2);
-        acc3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s3), Vector256.Create(dw * *(float*)a3), acc3);
-    }
 
-    /// <summary>y[t] = factor · Σ acc_t for 1 or 4 tokens.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreSums<TT>(float factor, Vector256<float> acc0, Vector256<float> acc1, Vector256<float> acc2, Vector256<float> acc3, float* y)
-        where TT : struct, ITokenCount
-    {
-        y[0] = factor * Vector256.Sum(acc0);
-        if (!TT.Four) return;
-        y[1] = factor * Vector256.Sum(acc1);
-        y[2] = factor * Vector256.Sum(acc2);
-        y[3] = factor * Vector256.Sum(acc3);
-    }
 }
