@@ -421,39 +421,69 @@ internal static unsafe class DotAvx2KQuants
     /// vperm2i128, looked up in the grid with vpshufb, multiplied as signed × signed (vpsignb + vpmaddubsw, |grid| ≤ 127),
     /// then by the sub-blocks' ls − 32.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> PairIQ4_XS(Vector256<byte> q, sbyte* y, Vector256<sbyte> grid, Vector256<byte> sc8, Vector256<byte> c0, Vector256<byte> c1)
+    private static void PairIQ4_XS<TT>(Vector256<byte> q, int o, Vector256<sbyte> grid, Vector256<byte> sc8, Vector256<byte> c0, Vector256<byte> c1,
+        byte* a0, byte* a1, byte* a2, byte* a3, ref Vector256<int> s0, ref Vector256<int> s1, ref Vector256<int> s2, ref Vector256<int> s3)
+        where TT : struct, ITokenCount
     {
         Vector256<byte> m4 = Vector256.Create((byte)15);
         Vector256<byte> lo = q & m4, hi = (q.AsUInt16() >>> 4).AsByte() & m4;
         Vector256<sbyte> v0 = Avx2.Shuffle(grid, Avx2.Permute2x128(lo, hi, 0x20).AsSByte());
         Vector256<sbyte> v1 = Avx2.Shuffle(grid, Avx2.Permute2x128(lo, hi, 0x31).AsSByte());
-        Vector256<short> p0 = Avx2.MultiplyAddAdjacent(Avx2.Abs(v0), Avx2.Sign(Vector256.Load(y), v0));
-        Vector256<short> p1 = Avx2.MultiplyAddAdjacent(Avx2.Abs(v1), Avx2.Sign(Vector256.Load(y + 32), v1));
-        return Avx2.MultiplyAddAdjacent(p0, Avx2.Shuffle(sc8, c0).AsInt16()) + Avx2.MultiplyAddAdjacent(p1, Avx2.Shuffle(sc8, c1).AsInt16());
+        Vector256<byte> u0 = Avx2.Abs(v0), u1 = Avx2.Abs(v1);
+        Vector256<short> k0 = Avx2.Shuffle(sc8, c0).AsInt16(), k1 = Avx2.Shuffle(sc8, c1).AsInt16();
+        s0 += PairIQ4_XSSums(u0, u1, v0, v1, k0, k1, (sbyte*)(a0 + o));
+        if (!TT.Four) return;
+        s1 += PairIQ4_XSSums(u0, u1, v0, v1, k0, k1, (sbyte*)(a1 + o));
+        s2 += PairIQ4_XSSums(u0, u1, v0, v1, k0, k1, (sbyte*)(a2 + o));
+        s3 += PairIQ4_XSSums(u0, u1, v0, v1, k0, k1, (sbyte*)(a3 + o));
+    }
+
+    /// <summary>Signed grid values (v, |v| = u) times 64 activations at y, with the sign trick, then the two scales.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> PairIQ4_XSSums(Vector256<byte> u0, Vector256<byte> u1, Vector256<sbyte> v0, Vector256<sbyte> v1,
+        Vector256<short> k0, Vector256<short> k1, sbyte* y)
+    {
+        Vector256<short> p0 = Avx2.MultiplyAddAdjacent(u0, Avx2.Sign(Vector256.Load(y), v0));
+        Vector256<short> p1 = Avx2.MultiplyAddAdjacent(u1, Avx2.Sign(Vector256.Load(y + 32), v1));
+        return Avx2.MultiplyAddAdjacent(p0, k0) + Avx2.MultiplyAddAdjacent(p1, k1);
     }
 
     // IQ4_XS: 8 sub-blocks of 32 (IQ4_NL nibble layout, 16 qs bytes each); the 8 scales ls − 32 (4 low bits in scales_l,
     // 2 high in scales_h) are unpacked once per block with variable shifts, then picked per sub-block by vpshufb.
     public static float IQ4_XS(byte* w, byte* a, int n)
     {
+        float y;
+        IQ4XSRow<OneToken>(w, a, a, a, a, n, &y);
+        return y;
+    }
+
+    /// <summary>4 IQ4_XS rows × 4 tokens (<c>y[4·r + t]</c>), every pair with exactly the dot's operations.</summary>
+    public static void IQ4_XSx4x4(byte** w, byte** a, int n, float* y)
+    {
+        for (int r = 0; r < 4; r++) IQ4XSRow<FourTokens>(w[r], a[0], a[1], a[2], a[3], n, y + 4 * r);
+    }
+
+    /// <summary>One IQ4_XS row against 1 token (a0) or 4 (a0..a3), results into y[0..).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void IQ4XSRow<TT>(byte* w, byte* a0, byte* a1, byte* a2, byte* a3, int n, float* y) where TT : struct, ITokenCount
+    {
         Vector128<sbyte> grid128 = Vector128.Create(DotScalar.Iq4NlValues);
         Vector256<sbyte> grid = Vector256.Create(grid128, grid128);
-        Vector256<float> acc = default;
-        for (int b = 0; b < n / 256; b++, w += 136, a += 292)
+        Vector256<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
+        for (int b = 0; b < n / 256; b++, w += 136, a0 += 292, a1 += 292, a2 += 292, a3 += 292)
         {
-            float d = *(float*)a * Fp16.LoadExact(w);
-            sbyte* y = (sbyte*)(a + 4);
             Vector256<uint> lsLo = Avx2.ShiftRightLogicalVariable(Vector256.Create(Unsafe.ReadUnaligned<uint>(w + 4)), LowNibbleShifts) & Vector256.Create(15u);
             Vector256<uint> lsHi = Avx2.ShiftRightLogicalVariable(Vector256.Create((uint)*(ushort*)(w + 2)), HighPairShifts) & Vector256.Create(3u);
             Vector256<int> ls = (lsLo | lsHi << 4).AsInt32() - Vector256.Create(32);
             Vector128<short> ls16 = Sse2.PackSignedSaturate(ls.GetLower(), ls.GetUpper());
             Vector256<byte> sc8 = Vector256.Create(ls16, ls16).AsByte();
-            Vector256<int> sumi = PairIQ4_XS(Vector256.Load(w + 8), y, grid, sc8, Bcast0, Bcast1)
-                                + PairIQ4_XS(Vector256.Load(w + 40), y + 64, grid, sc8, Bcast2, Bcast3)
-                                + PairIQ4_XS(Vector256.Load(w + 72), y + 128, grid, sc8, Bcast4, Bcast5)
-                                + PairIQ4_XS(Vector256.Load(w + 104), y + 192, grid, sc8, Bcast6, Bcast7);
-            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(d), acc);
+            Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default;
+            PairIQ4_XS<TT>(Vector256.Load(w + 8), 4, grid, sc8, Bcast0, Bcast1, a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
+            PairIQ4_XS<TT>(Vector256.Load(w + 40), 68, grid, sc8, Bcast2, Bcast3, a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
+            PairIQ4_XS<TT>(Vector256.Load(w + 72), 132, grid, sc8, Bcast4, Bcast5, a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
+            PairIQ4_XS<TT>(Vector256.Load(w + 104), 196, grid, sc8, Bcast6, Bcast7, a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
+            TokenSums.Accumulate<TT>(Fp16.LoadExact(w), a0, a1, a2, a3, s0, s1, s2, s3, ref acc0, ref acc1, ref acc2, ref acc3);
         }
-        return Vector256.Sum(acc);
+        TokenSums.Store<TT>(1f, acc0, acc1, acc2, acc3, y);
     }
 }

@@ -244,6 +244,7 @@ public sealed unsafe class KernelSet
         SetTile(GgmlType.Q2_K, &DotAvx2KQuants.Q2_Kx4x4);
         SetTile(GgmlType.Q3_K, &DotAvx2KQuants.Q3_Kx4x4);
         SetTile(GgmlType.Q5_K, &DotAvx2KQuants.Q5_Kx4x4);
+        SetTile(GgmlType.IQ4_XS, &DotAvx2KQuants.IQ4_XSx4x4);
     }
 
     private void AddAvx512()

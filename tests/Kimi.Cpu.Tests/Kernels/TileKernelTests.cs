@@ -29,6 +29,7 @@ public unsafe class TileKernelTests
             Assert.NotEqual(0, (nint)k.Tiles4x4[(int)GgmlType.Q2_K]);
             Assert.NotEqual(0, (nint)k.Tiles4x4[(int)GgmlType.Q3_K]);
             Assert.NotEqual(0, (nint)k.Tiles4x4[(int)GgmlType.Q5_K]);
+            Assert.NotEqual(0, (nint)k.Tiles4x4[(int)GgmlType.IQ4_XS]);
             Assert.Equal(isa == KernelIsa.Avx512, k.Tiles4x4[(int)GgmlType.IQ1_S] != null);
             Assert.Equal(isa == KernelIsa.Avx512, k.Tiles4x4[(int)GgmlType.IQ1_M] != null);
             bool iq = isa == KernelIsa.Avx512 && DotAvx512IQuants.IsSupported;
