@@ -7,7 +7,8 @@ using Kimi.Cpu.Quants.Formats;
 namespace Kimi.Cpu.Kernels;
 
 /// <summary>
-/// AVX-512 dots for i-quants, against Q8_K activations. IQ1_S needs F/BW only; the others VBMI and GFNI.
+/// AVX-512 dots and 4 × 4 tiles for i-quants, against Q8_K activations. IQ1_S and IQ1_M need F/BW only; the others VBMI
+/// and GFNI.
 /// <para>
 /// The VBMI + GFNI dots are for the i-quants whose signs are 7-bit indices into ggml's ksigns_iq2xs (IQ2_XXS, IQ2_XS,
 /// IQ3_XXS), against Q8_K activations; the AVX-512 set uses them when the CPU has both extensions. The arithmetic is
@@ -157,15 +158,9 @@ internal static unsafe class DotAvx512IQuants
                 TileSub<T>(wr, 5, sp.Expand(hi, sp.Sel1), sc, a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
                 TileSub<T>(wr, 6, sp.Expand(hi, sp.Sel2), sc, a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
                 TileSub<T>(wr, 7, sp.Expand(hi, sp.Sel3), sc, a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
-                acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s0), Vector256.Create(dw * *(float*)a0), acc0);
-                acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s1), Vector256.Create(dw * *(float*)a1), acc1);
-                acc2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s2), Vector256.Create(dw * *(float*)a2), acc2);
-                acc3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s3), Vector256.Create(dw * *(float*)a3), acc3);
+                TokenSums.Accumulate<FourTokens>(dw, a0, a1, a2, a3, s0, s1, s2, s3, ref acc0, ref acc1, ref acc2, ref acc3);
             }
-            y[4 * r] = T.Factor * Vector256.Sum(acc0);
-            y[4 * r + 1] = T.Factor * Vector256.Sum(acc1);
-            y[4 * r + 2] = T.Factor * Vector256.Sum(acc2);
-            y[4 * r + 3] = T.Factor * Vector256.Sum(acc3);
+            TokenSums.Store<FourTokens>(T.Factor, acc0, acc1, acc2, acc3, y + 4 * r);
         }
     }
 
@@ -305,7 +300,6 @@ internal static unsafe class DotAvx512IQuants
         Vector256<int> d = Avx2.ConvertToVector256Int32(ls.AsUInt16());
         (d | (d << 16)).Store(scales);
     }
-
 
     /// <summary>s_t += one sub-block's scaled integer dot with token t's 32 activations (at a_t + o), for 1 or 4 tokens.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -509,21 +503,9 @@ internal static unsafe class DotAvx512IQuants
                 }
                 ushort* sc = (ushort*)(w + 48);
                 float dw = Fp16.ToFloat((ushort)((sc[0] >> 12) | ((sc[1] >> 8) & 0x00f0) | ((sc[2] >> 4) & 0x0f00) | (sc[3] & 0xf000)));
-                acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s0), Vector256.Create(*(float*)a0 * dw), acc0);
-                if (TT.Four)
-                {
-                    acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s1), Vector256.Create(*(float*)a1 * dw), acc1);
-                    acc2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s2), Vector256.Create(*(float*)a2 * dw), acc2);
-                    acc3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s3), Vector256.Create(*(float*)a3 * dw), acc3);
-                }
+                TokenSums.Accumulate<TT>(dw, a0, a1, a2, a3, s0, s1, s2, s3, ref acc0, ref acc1, ref acc2, ref acc3);
             }
-        y[0] = 0.125f * Vector256.Sum(acc0);
-        if (TT.Four)
-        {
-            y[1] = 0.125f * Vector256.Sum(acc1);
-            y[2] = 0.125f * Vector256.Sum(acc2);
-            y[3] = 0.125f * Vector256.Sum(acc3);
-        }
+        TokenSums.Store<TT>(0.125f, acc0, acc1, acc2, acc3, y);
     }
 
     /// <summary>The IQ3_S super-block at w, for <see cref="IQ3_S"/>: 64 grid indices (qs byte | qh bit · 256) and 8 scales
