@@ -156,8 +156,17 @@ internal static unsafe class DotAvx2KQuants
         byte* a0, byte* a1, byte* a2, byte* a3, ref Vector256<int> s0, ref Vector256<int> s1, ref Vector256<int> s2, ref Vector256<int> s3)
         where TT : struct, ITokenCount
     {
-        Vector256<short> k1 = Avx2.Shuffle(sc8, ScalePair0).AsInt16(), k2 = Avx2.Shuffle(sc8, ScalePair1).AsInt16();
-        Vector256<short> k3 = Avx2.Shuffle(sc8, ScalePair2).AsInt16(), k4 = Avx2.Shuffle(sc8, ScalePair3).AsInt16();
+        AddQuadScaled<TT>(q1, q2, q3, q4, Avx2.Shuffle(sc8, ScalePair0).AsInt16(), Avx2.Shuffle(sc8, ScalePair1).AsInt16(),
+            Avx2.Shuffle(sc8, ScalePair2).AsInt16(), Avx2.Shuffle(sc8, ScalePair3).AsInt16(), o, a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
+    }
+
+    /// <summary><see cref="AddQuad"/> with the four groups' i16 scale vectors given.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddQuadScaled<TT>(Vector256<byte> q1, Vector256<byte> q2, Vector256<byte> q3, Vector256<byte> q4,
+        Vector256<short> k1, Vector256<short> k2, Vector256<short> k3, Vector256<short> k4, int o,
+        byte* a0, byte* a1, byte* a2, byte* a3, ref Vector256<int> s0, ref Vector256<int> s1, ref Vector256<int> s2, ref Vector256<int> s3)
+        where TT : struct, ITokenCount
+    {
         s0 += QuadSums(q1, q2, q3, q4, k1, k2, k3, k4, (sbyte*)(a0 + o));
         if (!TT.Four) return;
         s1 += QuadSums(q1, q2, q3, q4, k1, k2, k3, k4, (sbyte*)(a1 + o));
@@ -285,13 +294,24 @@ internal static unsafe class DotAvx2KQuants
 
     /// <summary>One 128-element half of Q2_K: 32 qs bytes, its 8 group scales (i16) in both 128-bit lanes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void HalfQ2_K<TT>(Vector256<byte> q, int o, Vector256<byte> sc8, byte* a0, byte* a1, byte* a2, byte* a3,
+    private static void HalfQ2_K<TT>(Vector256<byte> q, int o, Vector256<byte> sc, int half, byte* a0, byte* a1, byte* a2, byte* a3,
         ref Vector256<int> s0, ref Vector256<int> s1, ref Vector256<int> s2, ref Vector256<int> s3) where TT : struct, ITokenCount
     {
         Vector256<byte> m3 = Vector256.Create((byte)3);
-        AddQuad<TT>(q & m3, (q.AsUInt16() >>> 2).AsByte() & m3, (q.AsUInt16() >>> 4).AsByte() & m3, (q.AsUInt16() >>> 6).AsByte() & m3,
-            sc8, o, a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
+        AddQuadScaled<TT>(q & m3, (q.AsUInt16() >>> 2).AsByte() & m3, (q.AsUInt16() >>> 4).AsByte() & m3, (q.AsUInt16() >>> 6).AsByte() & m3,
+            Avx2.Shuffle(sc, Q2Scale[4 * half]).AsInt16(), Avx2.Shuffle(sc, Q2Scale[4 * half + 1]).AsInt16(),
+            Avx2.Shuffle(sc, Q2Scale[4 * half + 2]).AsInt16(), Avx2.Shuffle(sc, Q2Scale[4 * half + 3]).AsInt16(),
+            o, a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
     }
+
+    // Q2_K scale controls: group k of half h takes scale byte 8h + 2k in lanes 0-7 and 8h + 2k + 1 in lanes 8-15, each
+    // zero-extended to i16 by the shuffle itself (the 16 nibble scales sit in both 128-bit lanes).
+    private static readonly Vector256<byte>[] Q2Scale = Enumerable.Range(0, 8).Select(j =>
+    {
+        var c = new byte[32];
+        for (int i = 0; i < 16; i += 2) { c[i] = (byte)(2 * j); c[16 + i] = (byte)(2 * j + 1); c[i + 1] = c[17 + i] = 0x80; }
+        return Vector256.Create(c);
+    }).ToArray();
 
     // Q2_K: per 128-element half, one 32-byte qs load holds 4 × 32 two-bit values (shift 2k); each 32 takes the group
     // scales 2k / 2k+1 of that half (16 nibble scales widened to i16, the half's 8 broadcast to both 128-bit lanes).
@@ -331,10 +351,10 @@ internal static unsafe class DotAvx2KQuants
                 acc2 = Q2KMins(mn16, a2, dmin, acc2);
                 acc3 = Q2KMins(mn16, a3, dmin, acc3);
             }
-            Vector256<short> sc16 = Avx2.ConvertToVector256Int16(sm & m4);
+            Vector256<byte> sc = Vector256.Create(sm & m4);
             Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default;
-            HalfQ2_K<TT>(Vector256.Load(w + 16), 4, Avx2.Permute2x128(sc16, sc16, 0x00).AsByte(), a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
-            HalfQ2_K<TT>(Vector256.Load(w + 48), 132, Avx2.Permute2x128(sc16, sc16, 0x11).AsByte(), a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
+            HalfQ2_K<TT>(Vector256.Load(w + 16), 4, sc, 0, a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
+            HalfQ2_K<TT>(Vector256.Load(w + 48), 132, sc, 1, a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
             TokenSums.Accumulate<TT>(Fp16.LoadExact(w + 80), a0, a1, a2, a3, s0, s1, s2, s3, ref acc0, ref acc1, ref acc2, ref acc3);
         }
         TokenSums.Store<TT>(1f, acc0, acc1, acc2, acc3, y);
