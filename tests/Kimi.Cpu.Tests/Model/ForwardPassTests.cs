@@ -129,6 +129,72 @@ public class ForwardPassTests
         }, new KimiModelOptions { Threads = 3 });
     }
 
+    private static int[] LongPrompt(int n, int seed)
+    {
+        var rng = new Random(seed);
+        return Enumerable.Range(0, n).Select(_ => rng.Next(TinyModelFile.Vocab)).ToArray();
+    }
+
+    /// <summary>
+    /// A batch of 64 tokens or more takes llama.cpp's tiled flash attention (F32 query and accumulator, 64-cell tiles),
+    /// one token at a time the one-chunk loop: with an F32 cache both compute the same function in F32, so the logits
+    /// agree to float rounding; with an F16 cache the one-chunk loop's fp16 accumulator differs more, within fp16 noise.
+    /// A 130-token prompt crosses two tile boundaries; the legacy MHA layout (one head per work item) takes the same path.
+    /// </summary>
+    [Theory]
+    [InlineData(GgmlType.F32, false, 1e-4)]
+    [InlineData(GgmlType.F16, false, 0.02)]
+    [InlineData(GgmlType.F32, true, 1e-4)]
+    public void LongBatchTiledAttentionMatchesSteps(GgmlType kv, bool legacy, double tolerance)
+    {
+        int[] prompt = LongPrompt(130, 3);
+        WithModel(GgmlType.F32, legacy, m =>
+        {
+            var batch = m.Logits(prompt, LogitsMode.Batch);
+            var step = m.Logits(prompt, LogitsMode.Step);
+            double maxDiff = 0;
+            for (int i = 0; i < prompt.Length; i++)
+                for (int v = 0; v < batch[i].Length; v++)
+                {
+                    Assert.True(float.IsFinite(batch[i][v]));
+                    maxDiff = Math.Max(maxDiff, Math.Abs(batch[i][v] - step[i][v]) / (1 + Math.Abs(step[i][v])));
+                }
+            Assert.InRange(maxDiff, 0, tolerance);
+            Assert.True(maxDiff > 0 || kv == GgmlType.F32, "the batch should not take the one-chunk path");
+        }, new KimiModelOptions { Threads = 2, KvCacheType = kv, ContextLength = 256, BatchSize = 256 });
+    }
+
+    [Fact]
+    public void TiledAttentionDoesNotDependOnThreadsOrSequenceMix()
+    {
+        int[] a = LongPrompt(70, 4), b = LongPrompt(40, 5);
+        var opts = new KimiModelOptions { Threads = 1, KvCacheType = GgmlType.F16, ContextLength = 256, BatchSize = 256 };
+        float[][]? one = null;
+        WithModel(GgmlType.Q8_0, false, m => one = m.Logits(a, LogitsMode.Batch), opts);
+        WithModel(GgmlType.Q8_0, false, m =>
+        {
+            var three = m.Logits(a, LogitsMode.Batch);
+            for (int i = 0; i < a.Length; i++) Assert.Equal(one![i], three[i]);
+            // a in one batch with b's 40 tokens interleaved (110 tokens: tiled for both): each row only depends on its
+            // own sequence, so a's rows equal a alone (tiled too)
+            using var ctx = m.CreateContext(contextLength: 128, maxSequences: 2, batchSize: 128);
+            int v = ctx.VocabSize, n = a.Length + b.Length;
+            var seqs = new int[n];
+            var toks = new int[n];
+            int ia = 0, ib = 0;
+            for (int i = 0; i < n; i++)
+            {
+                bool takeB = ib < b.Length && (i % 3 == 1 || ia == a.Length);
+                seqs[i] = takeB ? 1 : 0;
+                toks[i] = takeB ? b[ib++] : a[ia++];
+            }
+            var rows = new float[n * v];
+            ctx.Decode(seqs, toks, rows);
+            for (int i = 0, pa = 0; i < n; i++)
+                if (seqs[i] == 0) Assert.Equal(one![pa++], rows.AsSpan(i * v, v).ToArray());
+        }, opts with { Threads = 3 });
+    }
+
     [Theory]
     [InlineData(AttentionNumerics.Standard)]
     [InlineData(AttentionNumerics.Flash)]

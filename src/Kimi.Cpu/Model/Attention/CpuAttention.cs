@@ -19,7 +19,7 @@ namespace Kimi.Cpu.Model.Attention;
 /// </list>
 /// Work is split over (token, head) pairs across the thread pool; each pair is computed by one thread.
 /// </summary>
-internal sealed unsafe class CpuAttention : IAttention, IWorkerTask
+internal sealed unsafe partial class CpuAttention : IAttention, IWorkerTask
 {
     private readonly KvCache _cache;
     private readonly WorkerPool? _pool;
@@ -77,6 +77,7 @@ internal sealed unsafe class CpuAttention : IAttention, IWorkerTask
         _count = count;
         _q = q;
         _out = output;
+        PlanTiled(tokens, count);
         if (_pool is null) Execute(0);
         else _pool.Run(this, _slots);
     }
@@ -84,6 +85,11 @@ internal sealed unsafe class CpuAttention : IAttention, IWorkerTask
     /// <summary>Slot <paramref name="slot"/> computes pairs slot, slot+slots, … with its own scratch.</summary>
     public void Execute(int slot)
     {
+        if (_tiled)
+        {
+            ExecuteTiled(slot);
+            return;
+        }
         float* scratch = _scratch + (long)slot * _slotFloats;
         if (_sharedRow)
         {
@@ -257,5 +263,9 @@ internal sealed unsafe class CpuAttention : IAttention, IWorkerTask
         for (int k = 0; k < g; k++) Normalize(gacc + k * _dv, gS[k], o + k * _dv);
     }
 
-    public void Dispose() => NativeMemory.AlignedFree(_scratch);
+    public void Dispose()
+    {
+        NativeMemory.AlignedFree(_scratch);
+        NativeMemory.AlignedFree(_tiledScratch);
+    }
 }
