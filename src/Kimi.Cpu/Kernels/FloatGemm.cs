@@ -4,49 +4,49 @@ using System.Runtime.Intrinsics;
 namespace Kimi.Cpu.Kernels;
 
 /// <summary>
-/// C[m × n] += A[m × k] · B[k × n] in F32, all row-major and contiguous, each element of C one fused multiply-add chain
-/// over k ascending, starting from its current value: the order of ggml's simd_gemm, which its tiled flash attention
-/// uses for Q·Kᵀ and P·V. Every path gives the same bits (each lane runs the scalar chain), so attention outputs do not
-/// depend on the CPU. The vector path holds a 4 × 16 block of C in registers: per k, two B loads and four A broadcasts
-/// feed eight multiply-adds.
+/// C[m × n] += A[m × k] · B[k × n] in F32, row-major with row strides lda, ldb, ldc, each element of C one fused
+/// multiply-add chain over k ascending, starting from its current value: the order of ggml's simd_gemm, which its tiled
+/// flash attention uses for Q·Kᵀ and P·V. Every path gives the same bits (each lane runs the scalar chain), so attention
+/// outputs do not depend on the CPU. The vector path holds a 4 × 16 block of C in registers: per k, two B loads and four
+/// A broadcasts feed eight multiply-adds.
 /// </summary>
 public static unsafe class FloatGemm
 {
-    public static void MultiplyAdd(float* c, float* a, float* b, int m, int k, int n)
+    public static void MultiplyAdd(float* c, int ldc, float* a, int lda, float* b, int ldb, int m, int k, int n)
     {
-        if (Vector256.IsHardwareAccelerated && n % 16 == 0) Vector256Path(c, a, b, m, k, n);
-        else Scalar(c, a, b, m, k, n);
+        if (Vector256.IsHardwareAccelerated && n % 16 == 0) Vector256Path(c, ldc, a, lda, b, ldb, m, k, n);
+        else Scalar(c, ldc, a, lda, b, ldb, m, k, n);
     }
 
     /// <summary>The reference: one chain per element.</summary>
-    public static void Scalar(float* c, float* a, float* b, int m, int k, int n)
+    public static void Scalar(float* c, int ldc, float* a, int lda, float* b, int ldb, int m, int k, int n)
     {
         for (int i = 0; i < m; i++)
             for (int j = 0; j < n; j++)
             {
-                float s = c[(long)i * n + j];
-                for (int p = 0; p < k; p++) s = MathF.FusedMultiplyAdd(a[(long)i * k + p], b[(long)p * n + j], s);
-                c[(long)i * n + j] = s;
+                float s = c[(long)i * ldc + j];
+                for (int p = 0; p < k; p++) s = MathF.FusedMultiplyAdd(a[(long)i * lda + p], b[(long)p * ldb + j], s);
+                c[(long)i * ldc + j] = s;
             }
     }
 
-    private static void Vector256Path(float* c, float* a, float* b, int m, int k, int n)
+    private static void Vector256Path(float* c, int ldc, float* a, int lda, float* b, int ldb, int m, int k, int n)
     {
         int i = 0;
         for (; i + 4 <= m; i += 4)
-            for (int j = 0; j < n; j += 16) Block4(c + (long)i * n + j, a + (long)i * k, b + j, k, n);
+            for (int j = 0; j < n; j += 16) Block4(c + (long)i * ldc + j, ldc, a + (long)i * lda, lda, b + j, ldb, k);
         for (; i < m; i++)
-            for (int j = 0; j < n; j += 16) Block1(c + (long)i * n + j, a + (long)i * k, b + j, k, n);
+            for (int j = 0; j < n; j += 16) Block1(c + (long)i * ldc + j, a + (long)i * lda, b + j, ldb, k);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Block4(float* c, float* a, float* b, int k, int n)
+    private static void Block4(float* c, int ldc, float* a, int lda, float* b, int ldb, int k)
     {
-        float* c1 = c + n, c2 = c1 + n, c3 = c2 + n;
-        float* a1 = a + k, a2 = a1 + k, a3 = a2 + k;
+        float* c1 = c + ldc, c2 = c1 + ldc, c3 = c2 + ldc;
+        float* a1 = a + lda, a2 = a1 + lda, a3 = a2 + lda;
         Vector256<float> x00 = Vector256.Load(c), x01 = Vector256.Load(c + 8), x10 = Vector256.Load(c1), x11 = Vector256.Load(c1 + 8);
         Vector256<float> x20 = Vector256.Load(c2), x21 = Vector256.Load(c2 + 8), x30 = Vector256.Load(c3), x31 = Vector256.Load(c3 + 8);
-        for (int p = 0; p < k; p++, b += n)
+        for (int p = 0; p < k; p++, b += ldb)
         {
             Vector256<float> b0 = Vector256.Load(b), b1 = Vector256.Load(b + 8);
             Vector256<float> s = Vector256.Create(a[p]);
@@ -62,10 +62,10 @@ public static unsafe class FloatGemm
         x20.Store(c2); x21.Store(c2 + 8); x30.Store(c3); x31.Store(c3 + 8);
     }
 
-    private static void Block1(float* c, float* a, float* b, int k, int n)
+    private static void Block1(float* c, float* a, float* b, int ldb, int k)
     {
         Vector256<float> x0 = Vector256.Load(c), x1 = Vector256.Load(c + 8);
-        for (int p = 0; p < k; p++, b += n)
+        for (int p = 0; p < k; p++, b += ldb)
         {
             Vector256<float> s = Vector256.Create(a[p]);
             x0 = Vector256.FusedMultiplyAdd(s, Vector256.Load(b), x0);

@@ -21,8 +21,8 @@ public unsafe class FloatGemmTests
         float[] fast = (float[])c0.Clone(), reference = (float[])c0.Clone();
         fixed (float* pa = a, pb = b, pf = fast, pr = reference)
         {
-            FloatGemm.MultiplyAdd(pf, pa, pb, m, k, n);
-            FloatGemm.Scalar(pr, pa, pb, m, k, n);
+            FloatGemm.MultiplyAdd(pf, n, pa, k, pb, n, m, k, n);
+            FloatGemm.Scalar(pr, n, pa, k, pb, n, m, k, n);
         }
         Assert.Equal(reference, fast);
         // and it is a product: one element against a double-precision sum
@@ -31,5 +31,28 @@ public unsafe class FloatGemmTests
         if (i == 0) s = c0[0];
         for (int p = 0; p < k; p++) s += (double)a[i * k + p] * b[p * n + j];
         Assert.Equal(s, reference[i * n + j], 1e-4);
+    }
+
+    /// <summary>Strided operands (a sub-block of larger rows, as the attention reads V inside the K rows).</summary>
+    [Fact]
+    public void StridesSelectSubMatrices()
+    {
+        const int m = 5, k = 7, n = 32, lda = 11, ldb = 40, ldc = 48;
+        var rng = new Random(3);
+        float[] a = Enumerable.Range(0, m * lda).Select(_ => (float)rng.NextDouble()).ToArray();
+        float[] b = Enumerable.Range(0, k * ldb).Select(_ => (float)rng.NextDouble()).ToArray();
+        float[] c = new float[m * ldc], packedA = new float[m * k], packedB = new float[k * n], packedC = new float[m * n];
+        for (int i = 0; i < m; i++) for (int p = 0; p < k; p++) packedA[i * k + p] = a[i * lda + p];
+        for (int p = 0; p < k; p++) for (int j = 0; j < n; j++) packedB[p * n + j] = b[p * ldb + j];
+        fixed (float* pa = a, pb = b, pc = c, qa = packedA, qb = packedB, qc = packedC)
+        {
+            FloatGemm.MultiplyAdd(pc, ldc, pa, lda, pb, ldb, m, k, n);
+            FloatGemm.Scalar(qc, n, qa, k, qb, n, m, k, n);
+        }
+        for (int i = 0; i < m; i++)
+        {
+            for (int j = 0; j < n; j++) Assert.Equal(packedC[i * n + j], c[i * ldc + j]);
+            for (int j = n; j < ldc; j++) Assert.Equal(0f, c[i * ldc + j]); // nothing written past n
+        }
     }
 }

@@ -43,12 +43,16 @@ internal sealed unsafe partial class CpuAttention
         _chunkStart[_chunks] = count;
         if (_tiledScratch == null)
         {
-            int rows = ChunkTokens * TiledHeadGroup;
-            // K tile transposed [Dk × 64], V tile [64 × Dv], Q rows [rows × Dk], scores/P [rows × 64], acc [rows × Dv], M, S, a K row
-            _tiledSlotFloats = (_dk * KvTile + KvTile * _dv + rows * _dk + rows * KvTile + rows * _dv + 2 * rows + _dk + 15) & ~15;
+            int rows = PaddedRows(ChunkTokens * TiledHeadGroup);
+            // K tile [64 × Dk], V tile [64 × Dv] (legacy layout only), Qᵀ [Dk × rows], scores ᵀ [64 × rows], P [rows × 64],
+            // acc [rows × Dv], M, S
+            _tiledSlotFloats = (KvTile * _dk + (_vInK ? 0 : KvTile * _dv) + _dk * rows + 2 * KvTile * rows + rows * _dv + 2 * rows + 15) & ~15;
             _tiledScratch = (float*)NativeMemory.AlignedAlloc((nuint)(4L * _tiledSlotFloats * _slots), 64);
         }
     }
+
+    /// <summary>Query rows rounded up to 16 (FloatGemm's vector width for the score GEMM); the extra rows are zero.</summary>
+    private static int PaddedRows(int rows) => (rows + 15) & ~15;
 
     private void ExecuteTiled(int slot)
     {
@@ -61,17 +65,28 @@ internal sealed unsafe partial class CpuAttention
         }
     }
 
-    /// <summary>Batch tokens [t0, t1) (one sequence) × heads [h0, h0 + g): rows r = (t − t0)·g + (h − h0).</summary>
+    /// <summary>
+    /// Batch tokens [t0, t1) (one sequence) × heads [h0, h0 + g): rows r = (t − t0)·g + (h − h0). Scores are computed
+    /// transposed, Sᵀ = K·Qᵀ (each score the same fma chain over Dk as ggml's Q·Kᵀ: a·b = b·a), so the K tile is used
+    /// as converted, row-major, and V (MLA: the first Dv values of the same rows) is read in place; only Q is transposed,
+    /// once per item.
+    /// </summary>
     private void TiledItem(int t0, int t1, int h0, int g, float* scratch)
     {
-        int rows = (t1 - t0) * g, seq = _tokens[t0].Seq, maxPos = 0;
-        float* kt = scratch, vt = kt + _dk * KvTile, qs = vt + KvTile * _dv, p = qs + rows * _dk, acc = p + rows * KvTile;
-        float* M = acc + rows * _dv, S = M + rows, tmp = S + rows;
+        int rows = (t1 - t0) * g, ld = PaddedRows(rows), seq = _tokens[t0].Seq, maxPos = 0;
+        float* kr = scratch, vr = _vInK ? kr : kr + KvTile * _dk, qt = kr + KvTile * _dk + (_vInK ? 0 : KvTile * _dv), st = qt + (long)_dk * ld;
+        float* p = st + KvTile * ld, acc = p + ld * KvTile, M = acc + (long)ld * _dv, S = M + ld;
+        int ldv = _vInK ? _dk : _dv;
+        new Span<float>(qt, _dk * ld).Clear();
         for (int t = t0; t < t1; t++)
         {
             maxPos = Math.Max(maxPos, _tokens[t].Pos);
             for (int hi = 0; hi < g; hi++)
-                Buffer.MemoryCopy(_q + ((long)t * _nHead + h0 + hi) * _dk, qs + ((long)(t - t0) * g + hi) * _dk, 4L * _dk, 4L * _dk);
+            {
+                float* q = _q + ((long)t * _nHead + h0 + hi) * _dk;
+                int r = (t - t0) * g + hi;
+                for (int d = 0; d < _dk; d++) qt[(long)d * ld + r] = q[d];
+            }
         }
         new Span<float>(acc, rows * _dv).Clear();
         for (int r = 0; r < rows; r++) { M[r] = float.NegativeInfinity; S[r] = 0; }
@@ -79,12 +94,12 @@ internal sealed unsafe partial class CpuAttention
         for (int c0 = 0; c0 <= maxPos; c0 += KvTile)
         {
             int cells = Math.Min(KvTile, maxPos + 1 - c0);
-            LoadTile(seq, h0, c0, cells, kt, vt, tmp);
-            new Span<float>(p, rows * KvTile).Clear();
-            FloatGemm.MultiplyAdd(p, qs, kt, rows, _dk, KvTile);
+            LoadTile(seq, h0, c0, cells, kr, vr);
+            new Span<float>(st, KvTile * ld).Clear();
+            FloatGemm.MultiplyAdd(st, ld, kr, _dk, qt, ld, KvTile, _dk, ld);
             for (int r = 0; r < rows; r++)
-                SoftmaxStep(p + r * KvTile, _tokens[t0 + r / g].Pos - c0, acc + (long)r * _dv, ref M[r], ref S[r]);
-            FloatGemm.MultiplyAdd(acc, p, vt, rows, KvTile, _dv);
+                SoftmaxStep(st + r, ld, p + r * KvTile, _tokens[t0 + r / g].Pos - c0, acc + (long)r * _dv, ref M[r], ref S[r]);
+            FloatGemm.MultiplyAdd(acc, _dv, p, KvTile, vr, ldv, rows, KvTile, _dv);
         }
         for (int r = 0; r < rows; r++)
         {
@@ -93,23 +108,20 @@ internal sealed unsafe partial class CpuAttention
         }
     }
 
-    /// <summary>Cells [c0, c0 + cells) of the sequence as F32: K transposed into kt [Dk × 64] and V into vt [64 × Dv],
-    /// both zero past the last cell. Each K row is converted whole into <paramref name="tmp"/> (Dk floats), then
-    /// scattered into its column.</summary>
-    private void LoadTile(int seq, int h, int c0, int cells, float* kt, float* vt, float* tmp)
+    /// <summary>Cells [c0, c0 + cells) of the sequence as F32 rows: K into kr [64 × Dk] and, for the legacy layout, V into
+    /// vr [64 × Dv] (MLA reads V inside kr); rows past the last cell are zero.</summary>
+    private void LoadTile(int seq, int h, int c0, int cells, float* kr, float* vr)
     {
         for (int j = 0; j < KvTile; j++)
         {
             if (j >= cells)
             {
-                for (int d = 0; d < _dk; d++) kt[d * KvTile + j] = 0;
-                new Span<float>(vt + (long)j * _dv, _dv).Clear();
+                new Span<float>(kr + (long)j * _dk, _dk).Clear();
+                if (!_vInK) new Span<float>(vr + (long)j * _dv, _dv).Clear();
                 continue;
             }
-            RowToF32(KRow(seq, c0 + j, h), tmp, _dk);
-            for (int d = 0; d < _dk; d++) kt[d * KvTile + j] = tmp[d];
-            if (_vInK) Buffer.MemoryCopy(tmp, vt + (long)j * _dv, 4L * _dv, 4L * _dv);
-            else RowToF32(VRow(seq, c0 + j, h), vt + (long)j * _dv, _dv);
+            RowToF32(KRow(seq, c0 + j, h), kr + (long)j * _dk, _dk);
+            if (!_vInK) RowToF32(VRow(seq, c0 + j, h), vr + (long)j * _dv, _dv);
         }
     }
 
@@ -120,19 +132,20 @@ internal sealed unsafe partial class CpuAttention
     }
 
     /// <summary>
-    /// One row's scores for a tile (s, 64 values; cells past <paramref name="lastCell"/> masked) become its weights p in
-    /// place: ggml's step — tile maximum, rescale of acc and S when the maximum grows, p = exp(s − M), S += Σp (double).
-    /// A row that sees no cell of the tile gets p = 0.
+    /// One row's scores for a tile (column <paramref name="s"/> of Sᵀ, stride <paramref name="ld"/>; cells past
+    /// <paramref name="lastCell"/> masked) become its weights <paramref name="p"/> (64): ggml's step — tile maximum,
+    /// rescale of acc and S when the maximum grows, p = exp(s − M), S += Σp (double). A row that sees no cell of the tile
+    /// gets p = 0.
     /// </summary>
-    private void SoftmaxStep(float* s, int lastCell, float* acc, ref float M, ref float S)
+    private void SoftmaxStep(float* s, int ld, float* p, int lastCell, float* acc, ref float M, ref float S)
     {
-        var row = new Span<float>(s, KvTile);
+        var row = new Span<float>(p, KvTile);
         if (lastCell < 0) { row.Clear(); return; }
         float max = float.NegativeInfinity;
         for (int j = 0; j < KvTile; j++)
         {
-            float v = j <= lastCell ? s[j] * _scale : float.NegativeInfinity;
-            s[j] = v;
+            float v = j <= lastCell ? s[(long)j * ld] * _scale : float.NegativeInfinity;
+            p[j] = v;
             if (v > max) max = v;
         }
         if (max == float.NegativeInfinity) { row.Clear(); return; }
@@ -147,8 +160,8 @@ internal sealed unsafe partial class CpuAttention
         M = mNew;
         TensorPrimitives.Subtract(row, mNew, row);
         TensorPrimitives.Exp(row, row);
-        double sum = 0;
-        for (int j = 0; j < KvTile; j++) sum += s[j];
-        S = (float)(S + sum);
+        double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        for (int j = 0; j < KvTile; j += 4) { s0 += p[j]; s1 += p[j + 1]; s2 += p[j + 2]; s3 += p[j + 3]; }
+        S = (float)(S + ((s0 + s1) + (s2 + s3)));
     }
 }
