@@ -352,6 +352,32 @@ internal static unsafe class TileAvx2
         return Vector256.Sum(s0 + s1);
     }
 
+    /// <summary>One row's 4 blocks at wr against the 4 tokens' blocks (at0..at3): written out, as a loop the JIT
+    /// recomputed every pointer from the arrays per token (GEMM 2048 → 2048, 512 tokens, 1 thread: 3.46 → 3.15 cycles per
+    /// (row, token, block)).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Q8Row(byte* wr, byte* at0, byte* at1, byte* at2, byte* at3, float* p, Vector256<short> ones, Vector256<float>* s)
+    {
+        Vector256<sbyte> x0 = Q(wr), x1 = Q(wr + 34), x2 = Q(wr + 68), x3 = Q(wr + 102);
+        Vector256<byte> ax0 = Avx2.Abs(x0), ax1 = Avx2.Abs(x1), ax2 = Avx2.Abs(x2), ax3 = Avx2.Abs(x3);
+        Q8Pair(ax0, x0, ax1, x1, ax2, x2, ax3, x3, at0, p, ones, s);
+        Q8Pair(ax0, x0, ax1, x1, ax2, x2, ax3, x3, at1, p + 8, ones, s + 1);
+        Q8Pair(ax0, x0, ax1, x1, ax2, x2, ax3, x3, at2, p + 16, ones, s + 2);
+        Q8Pair(ax0, x0, ax1, x1, ax2, x2, ax3, x3, at3, p + 24, ones, s + 3);
+    }
+
+    /// <summary>One (row, token) pair's 4 blocks of a tile step: acc0 (at s) takes blocks 0 and 2, acc1 (at s + 16)
+    /// blocks 1 and 3, as in <see cref="Q8_0"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Q8Pair(Vector256<byte> ax0, Vector256<sbyte> x0, Vector256<byte> ax1, Vector256<sbyte> x1, Vector256<byte> ax2,
+        Vector256<sbyte> x2, Vector256<byte> ax3, Vector256<sbyte> x3, byte* at, float* p, Vector256<short> ones, Vector256<float>* s)
+    {
+        Vector256<float> acc0 = Fma.MultiplyAdd(BlockQ8(ax0, x0, at, ones), B(p), s[0]);
+        Vector256<float> acc1 = Fma.MultiplyAdd(BlockQ8(ax1, x1, at + 34, ones), B(p + 1), s[16]);
+        s[0] = Fma.MultiplyAdd(BlockQ8(ax2, x2, at + 68, ones), B(p + 2), acc0);
+        s[16] = Fma.MultiplyAdd(BlockQ8(ax3, x3, at + 102, ones), B(p + 3), acc1);
+    }
+
     /// <summary>4 Q8_0 rows × 4 tokens (<c>y[4·r + t]</c>), each pair with exactly the arithmetic of <see cref="Q8_0"/>.</summary>
     public static void Q8_0x4x4(byte** w, byte** a, int n, float* y)
     {
@@ -362,6 +388,7 @@ internal static unsafe class TileAvx2
         Vector256<short> ones = Vector256<short>.One; // a local, as the dot's (inline, every vpmaddwd took it from memory)
         for (int i = 0; i < 32; i++) s[i] = default;
         for (int t = 0; t < 4; t++) d[t] = ActivationFormat.Q8_0Scales(a[t], nb);
+        byte* a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3];
         int b = 0;
         for (; b + 4 <= nb; b += 4)
         {
@@ -371,22 +398,12 @@ internal static unsafe class TileAvx2
                 bool whole = b + 8 <= nb;
                 for (int r = 0; r < 4; r++) WindowScales(w[r] + o, whole, d, b, 4, ps + 32 * r);
             }
-            for (int r = 0; r < 4; r++)
-            {
-                byte* wr = w[r] + o;
-                Vector256<sbyte> x0 = Q(wr), x1 = Q(wr + 34), x2 = Q(wr + 68), x3 = Q(wr + 102);
-                Vector256<byte> ax0 = Avx2.Abs(x0), ax1 = Avx2.Abs(x1), ax2 = Avx2.Abs(x2), ax3 = Avx2.Abs(x3);
-                for (int t = 0; t < 4; t++)
-                {
-                    int i = 4 * r + t;
-                    byte* at = a[t] + o;
-                    float* p = ps + 32 * r + 8 * t + (b & 4);
-                    Vector256<float> acc0 = Fma.MultiplyAdd(BlockQ8(ax0, x0, at, ones), B(p), s[i]);
-                    Vector256<float> acc1 = Fma.MultiplyAdd(BlockQ8(ax1, x1, at + 34, ones), B(p + 1), s[16 + i]);
-                    s[i] = Fma.MultiplyAdd(BlockQ8(ax2, x2, at + 68, ones), B(p + 2), acc0);
-                    s[16 + i] = Fma.MultiplyAdd(BlockQ8(ax3, x3, at + 102, ones), B(p + 3), acc1);
-                }
-            }
+            byte* at0 = a0 + o, at1 = a1 + o, at2 = a2 + o, at3 = a3 + o;
+            float* p = ps + (b & 4);
+            Q8Row(w0 + o, at0, at1, at2, at3, p, ones, s);
+            Q8Row(w1 + o, at0, at1, at2, at3, p + 32, ones, s + 4);
+            Q8Row(w2 + o, at0, at1, at2, at3, p + 64, ones, s + 8);
+            Q8Row(w3 + o, at0, at1, at2, at3, p + 96, ones, s + 12);
         }
         for (; b < nb; b++)
             for (int r = 0; r < 4; r++)
