@@ -93,15 +93,20 @@ internal sealed unsafe class ForwardPass : IDisposable
             Rope.BuildCache(_c, tokens[t].Pos, _rope + (long)t * RopeD);
         }
 
-        for (int il = 0; il < _c.LayerCount; il++) Layer(il, tokens, count);
+        for (int i = 1; i < outCount; i++)
+            if (outIdx[i] <= outIdx[i - 1]) throw new ArgumentException("output indices must ascend", nameof(outIdx));
+        for (int il = 0; il < _c.LayerCount; il++) Layer(il, tokens, count, il == _c.LayerCount - 1 ? outIdx : null, outCount);
 
         if (outCount == 0) return;
         for (int i = 0; i < outCount; i++)
-            RmsNorm.Apply(_x + (long)outIdx[i] * E, _w.OutputNorm, _c.RmsNormEps, _h + (long)i * E);
+            RmsNorm.Apply(_x + (long)i * E, _w.OutputNorm, _c.RmsNormEps, _h + (long)i * E);
         _mm.Multiply(_w.Output, _h, E, outCount, logits, _w.Output.Rows);
     }
 
-    private void Layer(int il, BatchToken[] tokens, int n)
+    /// <summary>One layer over n tokens. In the last layer (<paramref name="outIdx"/> given) only the rows that want logits
+    /// go on after the attention, as llama.cpp does (its inp_out_ids): they are moved to rows 0..outCount−1 of the
+    /// residual stream and the feed-forward runs for them alone (none in a prompt chunk that wants no logits).</summary>
+    private void Layer(int il, BatchToken[] tokens, int n, int[]? outIdx, int outCount)
     {
         var L = _w.Layers[il];
         float eps = _c.RmsNormEps;
@@ -156,6 +161,19 @@ internal sealed unsafe class ForwardPass : IDisposable
             _attn.Forward(il, tokens, n, _q, _kNew, _vNew, _att);
         }
         _mm.Multiply(L.Wo, _att, NH * VH, n, _out, E);
+
+        if (outIdx != null)
+        {
+            // ascending indices: each row moves down (or stays), never over a row still to be read
+            for (int i = 0; i < outCount; i++)
+                if (outIdx[i] != i)
+                {
+                    Buffer.MemoryCopy(_out + (long)outIdx[i] * E, _out + (long)i * E, 4L * E, 4L * E);
+                    Buffer.MemoryCopy(_x + (long)outIdx[i] * E, _x + (long)i * E, 4L * E, 4L * E);
+                }
+            n = outCount;
+            if (n == 0) return;
+        }
 
         for (long i = 0; i < (long)n * E; i++) _f[i] = _out[i] + _x[i];
         for (int t = 0; t < n; t++) RmsNorm.Apply(_f + (long)t * E, L.FfnNorm, eps, _h + (long)t * E);
