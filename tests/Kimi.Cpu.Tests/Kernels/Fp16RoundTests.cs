@@ -56,6 +56,25 @@ public unsafe class Fp16RoundTests
     }
 
     [Fact]
+    public void RowConversionIsExactForEveryHalf()
+    {
+        // all 65536 patterns (±0, subnormals, normals, ±inf, NaNs), at offsets that leave 8-lane and scalar tails
+        var h = new ushort[65536 + 23];
+        for (int i = 0; i < h.Length; i++) h[i] = (ushort)(i * 40503);
+        for (int i = 0; i < 65536; i++) h[i] = (ushort)i;
+        var f = new float[h.Length];
+        fixed (ushort* ph = h) fixed (float* pf = f)
+            foreach (int off in new[] { 0, 65536 })
+                Fp16.ToFloat(ph + off, pf + off, h.Length - off);
+        for (int i = 0; i < h.Length; i++)
+        {
+            float e = (float)BitConverter.UInt16BitsToHalf(h[i]);
+            if (float.IsNaN(e)) Assert.True(float.IsNaN(f[i]), $"{h[i]:x4}");
+            else Assert.Equal(BitConverter.SingleToUInt32Bits(e), BitConverter.SingleToUInt32Bits(f[i]));
+        }
+    }
+
+    [Fact]
     public void MadRoundHalfIsConvertFmaRound()
     {
         var rng = new Random(9);

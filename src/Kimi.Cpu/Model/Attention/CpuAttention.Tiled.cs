@@ -128,7 +128,7 @@ internal sealed unsafe partial class CpuAttention
     private void RowToF32(byte* row, float* dst, int n)
     {
         if (_cache.Type == GgmlType.F32) Buffer.MemoryCopy(row, dst, 4L * n, 4L * n);
-        else TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(row, n), new Span<float>(dst, n));
+        else Fp16.ToFloat((ushort*)row, dst, n);
     }
 
     /// <summary>

@@ -31,8 +31,9 @@ internal sealed unsafe partial class CpuAttention : IAttention, IWorkerTask
     private readonly float* _scratch;  // per slot: scores[context] + q[dk] + acc[dv] + v row[dv], then a head group's k row[dk] + q[G·dk] + acc[G·dv] + M[G] + S[G]
     private readonly int _slotFloats;
     // Heads that read the same K row (MLA: kHeadStride 0, V inside K) go in groups: the row is converted from fp16 once
-    // per key for the group instead of once per head (without F16C the conversion is most of the work).
-    private const int HeadGroup = 4;
+    // per key for the group instead of once per head. Groups are as large as the batch allows while every thread still
+    // gets a group (one decoded token, 16 heads, 2 threads: groups of 8); a head's result does not depend on its group.
+    private const int MaxHeadGroup = 16;
     private readonly bool _sharedRow;
 
     // current call
@@ -57,7 +58,7 @@ internal sealed unsafe partial class CpuAttention : IAttention, IWorkerTask
         _pool = pool;
         _slots = pool?.ThreadCount ?? 1;
         _sharedRow = kHeadStride == 0 && _vInK && numerics == AttentionNumerics.Flash;
-        _slotFloats = cache.Context + dk + dv + dv + 64 + dk + HeadGroup * (dk + dv + 2);
+        _slotFloats = cache.Context + dk + dv + dv + 64 + dk + MaxHeadGroup * (dk + dv + 2);
         _scratch = (float*)NativeMemory.AlignedAlloc((nuint)(4L * _slotFloats * _slots), 64);
     }
 
@@ -93,11 +94,11 @@ internal sealed unsafe partial class CpuAttention : IAttention, IWorkerTask
         float* scratch = _scratch + (long)slot * _slotFloats;
         if (_sharedRow)
         {
-            int groups = (_nHead + HeadGroup - 1) / HeadGroup, items = _count * groups;
+            int g = Math.Clamp(_nHead * _count / _slots, 1, MaxHeadGroup), groups = (_nHead + g - 1) / g, items = _count * groups;
             for (int i = slot; i < items; i += _slots)
             {
-                int t = i / groups, h0 = i % groups * HeadGroup;
-                FlashGroup(_tokens[t], h0, Math.Min(HeadGroup, _nHead - h0), _q + ((long)t * _nHead + h0) * _dk,
+                int t = i / groups, h0 = i % groups * g;
+                FlashGroup(_tokens[t], h0, Math.Min(g, _nHead - h0), _q + ((long)t * _nHead + h0) * _dk,
                     _out + ((long)t * _nHead + h0) * _dv, scratch);
             }
             return;
@@ -150,7 +151,7 @@ internal sealed unsafe partial class CpuAttention : IAttention, IWorkerTask
             case GgmlType.F32:
                 return new ReadOnlySpan<float>(row, n);
             case GgmlType.F16:
-                TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(row, n), new Span<float>(buffer, n));
+                Fp16.ToFloat((ushort*)row, buffer, n);
                 return new ReadOnlySpan<float>(buffer, n);
             default:
                 for (int d = 0; d < n; d++) buffer[d] = _cache.Load(row, d);
@@ -234,8 +235,8 @@ internal sealed unsafe partial class CpuAttention : IAttention, IWorkerTask
     private void FlashGroup(BatchToken bt, int h0, int g, float* q, float* o, float* scratch)
     {
         int n = bt.Pos + 1;
-        float* kf = scratch + _cache.Context + _dk + _dv + _dv + 64, gq = kf + _dk, gacc = gq + HeadGroup * _dk;
-        float* gM = gacc + HeadGroup * _dv, gS = gM + HeadGroup;
+        float* kf = scratch + _cache.Context + _dk + _dv + _dv + 64, gq = kf + _dk, gacc = gq + MaxHeadGroup * _dk;
+        float* gM = gacc + MaxHeadGroup * _dv, gS = gM + MaxHeadGroup;
         bool f16 = _cache.Type == GgmlType.F16;
         for (int k = 0; k < g; k++)
         {
