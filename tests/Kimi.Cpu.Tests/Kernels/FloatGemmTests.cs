@@ -11,7 +11,8 @@ public unsafe class FloatGemmTests
     [InlineData(7, 64, 512)]
     [InlineData(1, 5, 16)]
     [InlineData(13, 33, 48)]
-    [InlineData(3, 10, 20)] // n not a multiple of 16: the scalar path
+    [InlineData(5, 33, 24)] // n a multiple of 8, not 16: the 128-bit path
+    [InlineData(3, 10, 20)] // n not a multiple of 8: the scalar path
     public void VectorPathEqualsScalarBitForBit(int m, int k, int n)
     {
         var rng = new Random(m * 1000 + k);

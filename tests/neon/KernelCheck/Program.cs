@@ -132,5 +132,38 @@ foreach (KernelIsa isa in KernelIsas.Supported)
     else { failed++; Console.WriteLine($"FAIL Fp16.RoundToHalf/MadRoundHalf/DotHalf: {bad} wrong values"); }
     Console.WriteLine("fp16 attention helpers: checked");
 }
+// The tiled attention's F32 GEMM (Vector128 on NEON) gives the scalar chains' bits; the KV rows' fp16 → fp32 conversion
+// is exact for every half.
+{
+    var rng = new Random(29);
+    int bad = 0;
+    foreach (var (m, k, n) in new[] { (4, 576, 64), (7, 64, 512), (5, 33, 8), (3, 10, 20) })
+    {
+        float[] a = Enumerable.Range(0, m * k).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+        float[] b = Enumerable.Range(0, k * n).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+        float[] c = Enumerable.Range(0, m * n).Select(_ => (float)rng.NextDouble()).ToArray(), cRef = (float[])c.Clone();
+        unsafe
+        {
+            fixed (float* pa = a, pb = b, pc = c, pr = cRef)
+            {
+                FloatGemm.MultiplyAdd(pc, n, pa, k, pb, n, m, k, n);
+                FloatGemm.Scalar(pr, n, pa, k, pb, n, m, k, n);
+            }
+        }
+        for (int i = 0; i < c.Length; i++) if (BitConverter.SingleToUInt32Bits(c[i]) != BitConverter.SingleToUInt32Bits(cRef[i])) bad++;
+    }
+    var h = new ushort[65536 + 13];
+    for (int i = 0; i < h.Length; i++) h[i] = (ushort)i;
+    var f = new float[h.Length];
+    unsafe { fixed (ushort* ph = h) fixed (float* pf = f) Fp16.ToFloat(ph, pf, h.Length); }
+    for (int i = 0; i < h.Length; i++)
+    {
+        float e = (float)BitConverter.UInt16BitsToHalf(h[i]);
+        if (!(float.IsNaN(e) ? float.IsNaN(f[i]) : BitConverter.SingleToUInt32Bits(e) == BitConverter.SingleToUInt32Bits(f[i]))) bad++;
+    }
+    if (bad == 0) passed++;
+    else { failed++; Console.WriteLine($"FAIL FloatGemm / Fp16.ToFloat rows: {bad} wrong values"); }
+    Console.WriteLine("attention GEMM and row conversion: checked");
+}
 Console.WriteLine($"{passed} passed, {failed} failed");
 return failed == 0 ? 0 : 1;
