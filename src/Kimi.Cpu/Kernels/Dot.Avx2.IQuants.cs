@@ -219,28 +219,105 @@ internal static unsafe class DotAvx2IQuants
         return 0.125f * Vector256.Sum(acc);
     }
 
+    // ---- IQ2_S, IQ3_S: explicit sign bytes. The next super-block's grid indices and scales are built as vectors and
+    // stored ahead (the scalar index arithmetic ran out of integer ALUs), and each sub-block's 4 sign bytes become the
+    // vpsignb operand by broadcast, vpshufb, test and or (no sign-mask table reads). ----
+
+    /// <summary>vpshufb control spreading 4 sign bytes (broadcast to every dword) over 32 bytes: byte i takes sign byte
+    /// i / 8.</summary>
+    private static Vector256<byte> SignSpread8 => Vector256.Create(0x00000000_00000000UL, 0x01010101_01010101UL, 0x02020202_02020202UL, 0x03030303_03030303UL).AsByte();
+
+    /// <summary>Byte i tests bit i mod 8.</summary>
+    private static Vector256<byte> SignBits => Vector256.Create(0x80_40_20_10_08_04_02_01UL).AsByte();
+
+    /// <summary>The vpsignb operand of 32 elements from their 4 explicit sign bytes at p: −1 where the bit is set, +1
+    /// elsewhere.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<sbyte> ExplicitSigns(byte* p, Vector256<byte> spread, Vector256<byte> bits, Vector256<byte> one)
+    {
+        Vector256<byte> e = Avx2.Shuffle(Vector256.Create(*(uint*)p).AsByte(), spread) & bits;
+        return (Vector256.Equals(e, bits) | one).AsSByte();
+    }
+
+    /// <summary>The 16 odd scales 2·s + 1 of 8 bytes of 4-bit scales (low nibble first), stored as words in order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreNibbleScales(byte* sc, short* dst)
+    {
+        Vector128<short> b = Sse41.ConvertToVector128Int16(Vector128.CreateScalar(*(ulong*)sc).AsByte());
+        Vector128<short> lo = b & Vector128.Create((short)15), hi = b >>> 4;
+        ((Sse2.UnpackLow(lo, hi) << 1) + Vector128<short>.One).Store(dst);
+        ((Sse2.UnpackHigh(lo, hi) << 1) + Vector128<short>.One).Store(dst + 8);
+    }
+
+    /// <summary>The 32 grid indices (qs byte | 2 qh bits · 256) of the IQ2_S super-block at w and its 16 scales: qh byte
+    /// ib goes to the 4 words of its sub-block by vpshufb, and word l takes bits 2l..2l+1 at 8..9 by a multiply with
+    /// 2^(8 − 2l) (AVX2 has no 16-bit variable shift).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Iq2sPrepare(byte* w, ushort* idx, short* scales, Vector256<byte> spread0, Vector256<byte> spread1, Vector256<ushort> mul)
+    {
+        Vector256<byte> qh = Vector256.Create(*(ulong*)(w + 66)).AsByte();
+        Vector256<ushort> m = Vector256.Create((ushort)0x300);
+        Vector256<ushort> h0 = Avx2.MultiplyLow(Avx2.Shuffle(qh, spread0).AsUInt16(), mul) & m;
+        Vector256<ushort> h1 = Avx2.MultiplyLow(Avx2.Shuffle(qh, spread1).AsUInt16(), mul) & m;
+        (Avx2.ConvertToVector256Int16(Vector128.Load(w + 2)).AsUInt16() | h0).Store(idx);
+        (Avx2.ConvertToVector256Int16(Vector128.Load(w + 18)).AsUInt16() | h1).Store(idx + 16);
+        StoreNibbleScales(w + 74, scales);
+    }
+
     // IQ2_S: 10-bit grid indices (8 low bits in qs, 2 per 8 elements in qh), explicit sign bytes, 4-bit scales per 16.
     public static float IQ2_S(byte* w, byte* a, int n)
     {
         Vector256<float> acc = default;
-        fixed (ulong* grid = IQTables.Iq2sGrid, signs = SignMasks8)
-            for (int b = 0; b < n / 256; b++, w += 82, a += 292)
+        ushort* idx = stackalloc ushort[64];
+        short* scl = stackalloc short[32];
+        // word i of the first 16 indices takes qh byte i / 4 (bytes 0..3), of the next 16 bytes 4..7; the high byte zero
+        Vector256<byte> spread0 = Vector256.Create(0x8000800080008000UL, 0x8001800180018001UL, 0x8002800280028002UL, 0x8003800380038003UL).AsByte();
+        Vector256<byte> spread1 = spread0 + Vector256.Create(0x0004000400040004UL).AsByte();
+        Vector256<ushort> mul = Vector256.Create(0x0004_0010_0040_0100UL).AsUInt16();
+        Vector256<byte> signSpread = SignSpread8, signBits = SignBits, one = Vector256.Create((byte)1);
+        int nb = n / 256;
+        if (nb > 0) Iq2sPrepare(w, idx, scl, spread0, spread1, mul);
+        fixed (ulong* grid = IQTables.Iq2sGrid)
+            for (int b = 0; b < nb; b++, w += 82, a += 292)
             {
-                float d = Fp16.Load(w) * *(float*)a;
+                int cur = b & 1;
+                if (b + 1 < nb) Iq2sPrepare(w + 82, idx + 32 * (cur ^ 1), scl + 16 * (cur ^ 1), spread0, spread1, mul);
+                ushort* ix = idx + 32 * cur;
+                short* sc = scl + 16 * cur;
                 sbyte* y = (sbyte*)(a + 4);
-                byte* qs = w + 2; byte* sg = w + 34;
+                byte* sg = w + 34;
                 Vector256<int> sumi = default;
-                for (int ib = 0; ib < 8; ib++, qs += 4, sg += 4, y += 32)
+                for (int ib = 0; ib < 8; ib++, ix += 4, sg += 4, sc += 2, y += 32)
                 {
-                    int qh = w[66 + ib];
-                    Vector256<byte> g = Vector256.Create(grid[qs[0] | ((qh << 8) & 0x300)], grid[qs[1] | ((qh << 6) & 0x300)],
-                        grid[qs[2] | ((qh << 4) & 0x300)], grid[qs[3] | ((qh << 2) & 0x300)]).AsByte();
-                    Vector256<sbyte> s = Vector256.Create(signs[sg[0]], signs[sg[1]], signs[sg[2]], signs[sg[3]]).AsSByte();
-                    sumi += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(g, Avx2.Sign(Vector256.Load(y), s)), NibbleScales(w[74 + ib]));
+                    Vector256<byte> g = Vector256.Create(grid[ix[0]], grid[ix[1]], grid[ix[2]], grid[ix[3]]).AsByte();
+                    Vector256<sbyte> s = ExplicitSigns(sg, signSpread, signBits, one);
+                    Vector256<short> scale = Vector256.Create(Vector128.Create(sc[0]), Vector128.Create(sc[1]));
+                    sumi += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(g, Avx2.Sign(Vector256.Load(y), s)), scale);
                 }
-                acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(d), acc);
+                acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(Fp16.Load(w) * *(float*)a), acc);
             }
         return 0.125f * Vector256.Sum(acc);
+    }
+
+    /// <summary>The 64 grid indices (qs byte | qh bit · 256) of the IQ3_S super-block at w and its 8 scales 2·s + 1: qh
+    /// byte j goes to its 8 words by vpshufb, word l takes bit l at 8 by a multiply with 2^(8 − l).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Iq3sPrepare(byte* w, ushort* idx, int* scales, Vector256<byte> spread, Vector256<ushort> mul)
+    {
+        Vector256<ushort> m = Vector256.Create((ushort)0x100);
+        Vector256<byte> two = Vector256.Create((ushort)2).AsByte();
+        Vector256<byte> qh = Vector256.Create(*(ulong*)(w + 66)).AsByte();
+        Vector256<byte> sp = spread;
+        for (int k = 0; k < 4; k++, sp += two)
+        {
+            Vector256<ushort> h = Avx2.MultiplyLow(Avx2.Shuffle(qh, sp).AsUInt16(), mul) & m;
+            (Avx2.ConvertToVector256Int16(Vector128.Load(w + 2 + 16 * k)).AsUInt16() | h).Store(idx + 16 * k);
+        }
+        Vector256<int> b = Avx2.ConvertToVector256Int32(Vector128.CreateScalar(*(uint*)(w + 106)).AsByte());
+        // scale ib: nibble ib & 1 of byte ib / 2 → bytes 0,0,1,1,2,2,3,3 widened, then shifted by 0 or 4
+        Vector256<int> nib = Avx2.ShiftRightLogicalVariable(Avx2.PermuteVar8x32(b, Vector256.Create(0, 0, 1, 1, 2, 2, 3, 3)).AsUInt32(),
+            Vector256.Create(0u, 4, 0, 4, 0, 4, 0, 4)).AsInt32() & Vector256.Create(15);
+        ((nib << 1) + Vector256<int>.One).Store(scales);
     }
 
     // IQ3_S: 9-bit indices into a grid of 4-value points (8 low bits in qs, the 9th in qh), explicit sign bytes, a 4-bit
@@ -248,25 +325,32 @@ internal static unsafe class DotAvx2IQuants
     public static float IQ3_S(byte* w, byte* a, int n)
     {
         Vector256<float> acc = default;
+        ushort* idx = stackalloc ushort[128];
+        int* scl = stackalloc int[16];
+        // word i of a 16-index group takes qh byte 2k + i / 8 (k: the group); each further group adds 2 to the bytes
+        Vector256<byte> spread = Vector256.Create(0x8000800080008000UL, 0x8000800080008000UL, 0x8001800180018001UL, 0x8001800180018001UL).AsByte();
+        Vector256<ushort> mul = Vector256.Create((ushort)256, 128, 64, 32, 16, 8, 4, 2, 256, 128, 64, 32, 16, 8, 4, 2);
+        Vector256<byte> signSpread = SignSpread8, signBits = SignBits, one = Vector256.Create((byte)1);
+        int nb = n / 256;
+        if (nb > 0) Iq3sPrepare(w, idx, scl, spread, mul);
         fixed (uint* grid = IQTables.Iq3sGrid)
-        fixed (ulong* signs = SignMasks8)
-            for (int b = 0; b < n / 256; b++, w += 110, a += 292)
+            for (int b = 0; b < nb; b++, w += 110, a += 292)
             {
-                float d = Fp16.Load(w) * *(float*)a;
+                int cur = b & 1;
+                if (b + 1 < nb) Iq3sPrepare(w + 110, idx + 64 * (cur ^ 1), scl + 8 * (cur ^ 1), spread, mul);
+                ushort* ix = idx + 64 * cur;
+                int* sc = scl + 8 * cur;
                 sbyte* y = (sbyte*)(a + 4);
-                byte* qs = w + 2; byte* sg = w + 74;
+                byte* sg = w + 74;
                 Vector256<int> sumi = default;
-                for (int ib = 0; ib < 8; ib++, qs += 8, sg += 4, y += 32)
+                for (int ib = 0; ib < 8; ib++, ix += 8, sg += 4, y += 32)
                 {
-                    int qh = w[66 + ib];
-                    Vector256<byte> g = Vector256.Create(grid[qs[0] | ((qh << 8) & 256)], grid[qs[1] | ((qh << 7) & 256)],
-                        grid[qs[2] | ((qh << 6) & 256)], grid[qs[3] | ((qh << 5) & 256)], grid[qs[4] | ((qh << 4) & 256)],
-                        grid[qs[5] | ((qh << 3) & 256)], grid[qs[6] | ((qh << 2) & 256)], grid[qs[7] | ((qh << 1) & 256)]).AsByte();
-                    Vector256<sbyte> s = Vector256.Create(signs[sg[0]], signs[sg[1]], signs[sg[2]], signs[sg[3]]).AsSByte();
-                    int ls = 2 * ((w[106 + ib / 2] >> (4 * (ib & 1))) & 15) + 1;
-                    sumi += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(g, Avx2.Sign(Vector256.Load(y), s)), Vector256.Create((short)ls));
+                    Vector256<byte> g = Vector256.Create(grid[ix[0]], grid[ix[1]], grid[ix[2]], grid[ix[3]],
+                        grid[ix[4]], grid[ix[5]], grid[ix[6]], grid[ix[7]]).AsByte();
+                    Vector256<sbyte> s = ExplicitSigns(sg, signSpread, signBits, one);
+                    sumi += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(g, Avx2.Sign(Vector256.Load(y), s)), Vector256.Create((short)sc[ib]));
                 }
-                acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(d), acc);
+                acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(Fp16.Load(w) * *(float*)a), acc);
             }
         return Vector256.Sum(acc);
     }
