@@ -270,37 +270,6 @@ internal static unsafe class DotAvx512IQuants
         public static Vector256<short> SubScale(byte* w, int ib, Vector256<short> scales) => Avx512BW.VL.PermuteVar16x16(scales, Vector256.Create((short)ib));
     }
 
-    /// <summary>ggml's iq1s_grid with every element + 1 (values 0, 1, 2): the unsigned operand of vpmaddubsw.</summary>
-    private static readonly ulong[] Iq1sGridPlus1 = BuildIq1sGridPlus1();
-
-    private static ulong[] BuildIq1sGridPlus1()
-    {
-        var t = new ulong[IQTables.Iq1sGrid.Length];
-        for (int i = 0; i < t.Length; i++)
-            for (int j = 0; j < 8; j++) t[i] |= (ulong)(byte)((sbyte)(IQTables.Iq1sGrid[i] >> (8 * j)) + 1) << (8 * j);
-        return t;
-    }
-
-    /// <summary>The 32 grid indices (qs byte | 3 qh bits · 256) and 8 scales (2·s + 1) of the IQ1_S super-block at w.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Iq1sPrepare(byte* w, ushort* idx, int* scales, Vector512<ushort> spread, Vector512<ushort> shifts)
-    {
-        Vector128<short> qh = Vector128.Load((short*)(w + 34));
-        Vector512<ushort> qs = Avx512BW.ConvertToVector512UInt16(Vector256.Load(w + 2));
-        Vector512<ushort> hs = Avx512BW.PermuteVar32x16(qh.AsUInt16().ToVector256Unsafe().ToVector512Unsafe(), spread);
-        (qs | ((Avx512BW.ShiftRightLogicalVariable(hs, shifts) << 8) & Vector512.Create((ushort)0x700))).Store(idx);
-        StorePairedScales(((((qh >>> 12) & Vector128.Create((short)7)) << 1) + Vector128<short>.One), scales);
-    }
-
-    /// <summary>8 scale words, each stored twice in a dword, so the loop broadcasts one with vpbroadcastd (a load alone;
-    /// a word broadcast from memory also takes a shuffle: IQ1_S 3.35 → 3.6-3.8 GB/s in L2, IQ3_S the same).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StorePairedScales(Vector128<short> ls, int* scales)
-    {
-        Vector256<int> d = Avx2.ConvertToVector256Int32(ls.AsUInt16());
-        (d | (d << 16)).Store(scales);
-    }
-
     /// <summary>s_t += one sub-block's scaled integer dot with token t's 32 activations (at a_t + o), for 1 or 4 tokens.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void AddSubBlock<TT>(Vector256<byte> grid, Vector256<sbyte> signs, Vector256<short> scale, int o, byte* a0, byte* a1, byte* a2,
@@ -334,86 +303,6 @@ internal static unsafe class DotAvx512IQuants
     private static void Tile<K>(byte** w, byte** a, int n, float* y) where K : struct, IRowKernel
     {
         for (int r = 0; r < 4; r++) K.Row<FourTokens>(w[r], a[0], a[1], a[2], a[3], n, y + 4 * r);
-    }
-
-    /// <summary>IQ1_S delta term of one token: Σ over the 8 sub-blocks of coef·(bsum pair), coef = ls·(±1 − 8).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int Iq1sDelta(byte* a, Vector128<short> coef) =>
-        Vector128.Sum(Sse2.MultiplyAddAdjacent(Ssse3.HorizontalAdd(Vector128.Load((short*)(a + 260)), Vector128.Load((short*)(a + 276))), coef));
-
-    // IQ1_S: d, 32 qs bytes (w + 2), 8 qh words (w + 34): per 8 elements an 11-bit grid index, per 32 a 3-bit scale and a
-    // delta sign. Σ ls·(g + δ)·y = Σ ls·(g + 1)·y + Σ ls·(δ − 1)·Σy, the second from the activation's bsums (in eighths:
-    // ls·(±1 − 8)).
-    public static float IQ1_S(byte* w, byte* a, int n) => Dot<Iq1sKernel>(w, a, n);
-
-    /// <summary>4 IQ1_S rows × 4 tokens (<c>y[4·r + t]</c>): each sub-block's grid and scale once for the 4 tokens.</summary>
-    public static void IQ1_Sx4x4(byte** w, byte** a, int n, float* y) => Tile<Iq1sKernel>(w, a, n, y);
-
-    private readonly struct Iq1sKernel : IRowKernel
-    {
-        public static void Row<TT>(byte* w, byte* a0, byte* a1, byte* a2, byte* a3, int n, float* y) where TT : struct, ITokenCount =>
-            Iq1sRow<TT>(w, a0, a1, a2, a3, n, y);
-    }
-
-    /// <summary>One IQ1_S row against 1 token (a0) or 4 (a0..a3), results into y[0..).</summary>
-    [SkipLocalsInit]
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Iq1sRow<TT>(byte* w, byte* a0, byte* a1, byte* a2, byte* a3, int n, float* y) where TT : struct, ITokenCount
-    {
-        Vector256<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
-        float del0 = 0, del1 = 0, del2 = 0, del3 = 0;
-        ushort* idx = stackalloc ushort[64]; // two super-blocks' indices: the current one and the next
-        int* scl = stackalloc int[16];
-        // Per index: the qh word it takes its 3 high bits from, and their position (3 bits per group of 8).
-        Vector512<ushort> spread = Vector512.Create((ushort)0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 6, 6, 6, 6, 7, 7, 7, 7);
-        Vector512<ushort> shifts = Vector512.Create(0x0009_0006_0003_0000UL).AsUInt16();
-        int nb = n / 256;
-        if (nb > 0) Iq1sPrepare(w, idx, scl, spread, shifts);
-        fixed (ulong* grid = Iq1sGridPlus1)
-            for (int b = 0; b < nb; b++, w += 50, a0 += 292, a1 += 292, a2 += 292, a3 += 292)
-            {
-                int cur = b & 1;
-                if (b + 1 < nb) Iq1sPrepare(w + 50, idx + 32 * (cur ^ 1), scl + 8 * (cur ^ 1), spread, shifts);
-                ushort* ix = idx + 32 * cur;
-                int* sc = scl + 8 * cur;
-                Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default;
-                for (int ib = 0, o = 4; ib < 8; ib++, ix += 4, o += 32)
-                {
-                    Vector256<byte> g = Vector256.Create(grid[ix[0]], grid[ix[1]], grid[ix[2]], grid[ix[3]]).AsByte();
-                    Vector256<short> scale = Vector256.Create(sc[ib]).AsInt16();
-                    s0 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(g, Vector256.Load((sbyte*)(a0 + o))), scale);
-                    if (TT.Four)
-                    {
-                        s1 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(g, Vector256.Load((sbyte*)(a1 + o))), scale);
-                        s2 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(g, Vector256.Load((sbyte*)(a2 + o))), scale);
-                        s3 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(g, Vector256.Load((sbyte*)(a3 + o))), scale);
-                    }
-                }
-                Vector128<short> qh = Vector128.Load((short*)(w + 34));
-                Vector128<short> ls = (((qh >>> 12) & Vector128.Create((short)7)) << 1) + Vector128<short>.One, neg = qh >> 15;
-                Vector128<short> coef = ((ls ^ neg) - neg) - (ls << 3);
-                float dw = Fp16.Load(w);
-                float d0 = *(float*)a0 * dw;
-                acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s0), Vector256.Create(d0), acc0);
-                del0 += d0 * Iq1sDelta(a0, coef);
-                if (TT.Four)
-                {
-                    float d1 = *(float*)a1 * dw, d2 = *(float*)a2 * dw, d3 = *(float*)a3 * dw;
-                    acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s1), Vector256.Create(d1), acc1);
-                    acc2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s2), Vector256.Create(d2), acc2);
-                    acc3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s3), Vector256.Create(d3), acc3);
-                    del1 += d1 * Iq1sDelta(a1, coef);
-                    del2 += d2 * Iq1sDelta(a2, coef);
-                    del3 += d3 * Iq1sDelta(a3, coef);
-                }
-            }
-        y[0] = Vector256.Sum(acc0) + 0.125f * del0;
-        if (TT.Four)
-        {
-            y[1] = Vector256.Sum(acc1) + 0.125f * del1;
-            y[2] = Vector256.Sum(acc2) + 0.125f * del2;
-            y[3] = Vector256.Sum(acc3) + 0.125f * del3;
-        }
     }
 
     /// <summary>The IQ1_M super-block at w, for <see cref="IQ1_M"/>: 32 grid indices (qs byte | 3 qh bits · 256), 32 delta
@@ -479,7 +368,7 @@ internal static unsafe class DotAvx512IQuants
         Vector256<byte> scaleSpread = Vector256.Create(0x0100010001000100UL, 0x0100010001000100UL, 0x0302030203020302UL, 0x0302030203020302UL).AsByte();
         int nb = n / 256;
         if (nb > 0) Iq1mPrepare(w, idx, kk, scl, pairSpread, nibbleShifts, quadSpread, scaleShifts);
-        fixed (ulong* grid = Iq1sGridPlus1)
+        fixed (ulong* grid = DotAvx2IQuants.Iq1sGridPlus1)
             for (int b = 0; b < nb; b++, w += 56, a0 += 292, a1 += 292, a2 += 292, a3 += 292)
             {
                 int cur = b & 1;
@@ -522,7 +411,7 @@ internal static unsafe class DotAvx512IQuants
         Vector128<ushort> sc = Sse41.ConvertToVector128Int16(Vector128.CreateScalar(*(uint*)(w + 106)).AsByte()).AsUInt16(); // 4 bytes → words
         Vector128<ushort> nib = Avx512BW.VL.ShiftRightLogicalVariable(Avx512BW.VL.PermuteVar8x16(sc, Vector128.Create((ushort)0, 0, 1, 1, 2, 2, 3, 3)),
             Vector128.Create(0x0004_0000_0004_0000UL).AsUInt16());
-        StorePairedScales((((nib & Vector128.Create((ushort)15)) << 1) + Vector128<ushort>.One).AsInt16(), scales);
+        DotAvx2IQuants.StorePairedScales((((nib & Vector128.Create((ushort)15)) << 1) + Vector128<ushort>.One).AsInt16(), scales);
     }
 
     // IQ3_S: d, 64 qs bytes (w + 2), 8 qh bytes (w + 66: the 9th index bit of each 4-value point), 32 explicit sign bytes

@@ -229,7 +229,10 @@ public sealed unsafe class KernelSet
         // IQ2_S 0.24 → 3.0, IQ3_S 0.28 → 2.7, TQ1_0 0.18 → 5.8 (the grid types are bound by the per-8-element table reads).
         Set(GgmlType.IQ2_XXS, f, &DotAvx2IQuants.IQ2_XXS);
         Set(GgmlType.IQ3_XXS, f, &DotAvx2IQuants.IQ3_XXS);
+        // IQ1_S: grid indices and scales of the next super-block computed as vectors and stored ahead; grid + 1 with one
+        // vpmaddubsw (1 thread, 64 rows of 7168 in L2, Zen 4: 78.8 → 46.5 cycles per super-block), and its 4 × 4 tile.
         Set(GgmlType.IQ1_S, f, &DotAvx2IQuants.IQ1_S);
+        SetTile(GgmlType.IQ1_S, &DotAvx2IQuants.IQ1_Sx4x4);
         Set(GgmlType.IQ1_M, f, &DotAvx2IQuants.IQ1_M);
         Set(GgmlType.TQ2_0, f, &DotAvx2IQuants.TQ2_0);
         Set(GgmlType.IQ2_XS, f, &DotAvx2IQuants.IQ2_XS);
@@ -258,10 +261,6 @@ public sealed unsafe class KernelSet
         // The AVX-512 versions are kept, and tested, for CPUs with full-width 512-bit units. Since then the AVX2 Q4_0 and
         // Q8_0 dots (Tile.Avx2.cs: block pairs, two accumulators, scale picks one window ahead) went from 4.95 to 2.52 and
         // from 4.52 to 3.35 cycles per block in L1 (one thread; a 512-bit version of the Q4_0 pair loop ran at 5.5).
-        // IQ1_S (Dot.Avx512.IQuants.cs): grid indices and scales of the next super-block computed as vectors and stored
-        // ahead; grid + 1 with one vpmaddubsw. 1 thread, 64 rows of 7168 in L2, Zen 4: 78.8 → 46.5 cycles per super-block.
-        Set(GgmlType.IQ1_S, f, &DotAvx512IQuants.IQ1_S);
-        SetTile(GgmlType.IQ1_S, &DotAvx512IQuants.IQ1_Sx4x4);
         // IQ1_M: the same way (next super-block's indices, delta weights and scales stored ahead; grid + 1): 102.5 → 61.5.
         Set(GgmlType.IQ1_M, f, &DotAvx512IQuants.IQ1_M);
         SetTile(GgmlType.IQ1_M, &DotAvx512IQuants.IQ1_Mx4x4);
