@@ -233,7 +233,9 @@ public sealed unsafe class KernelSet
         // vpmaddubsw (1 thread, 64 rows of 7168 in L2, Zen 4: 78.8 → 46.5 cycles per super-block), and its 4 × 4 tile.
         Set(GgmlType.IQ1_S, f, &DotAvx2IQuants.IQ1_S);
         SetTile(GgmlType.IQ1_S, &DotAvx2IQuants.IQ1_Sx4x4);
+        // IQ1_M the same way (next super-block's indices, delta weights and scales stored ahead; grid + 1): 102.5 → 61.5.
         Set(GgmlType.IQ1_M, f, &DotAvx2IQuants.IQ1_M);
+        SetTile(GgmlType.IQ1_M, &DotAvx2IQuants.IQ1_Mx4x4);
         Set(GgmlType.TQ2_0, f, &DotAvx2IQuants.TQ2_0);
         Set(GgmlType.IQ2_XS, f, &DotAvx2IQuants.IQ2_XS);
         Set(GgmlType.IQ2_S, f, &DotAvx2IQuants.IQ2_S);
@@ -261,9 +263,6 @@ public sealed unsafe class KernelSet
         // The AVX-512 versions are kept, and tested, for CPUs with full-width 512-bit units. Since then the AVX2 Q4_0 and
         // Q8_0 dots (Tile.Avx2.cs: block pairs, two accumulators, scale picks one window ahead) went from 4.95 to 2.52 and
         // from 4.52 to 3.35 cycles per block in L1 (one thread; a 512-bit version of the Q4_0 pair loop ran at 5.5).
-        // IQ1_M: the same way (next super-block's indices, delta weights and scales stored ahead; grid + 1): 102.5 → 61.5.
-        Set(GgmlType.IQ1_M, f, &DotAvx512IQuants.IQ1_M);
-        SetTile(GgmlType.IQ1_M, &DotAvx512IQuants.IQ1_Mx4x4);
         if (DotAvx512IQuants.IsSupported)
         {
             // Signs by vpmultishiftqb + vpermt2b + vpermb + gf2p8affineqb instead of the AVX2 dots' table reads
