@@ -20,15 +20,12 @@ internal static unsafe class DotAvx2IQuants
     /// even-parity sign byte <see cref="IQTables.KSignsIq2xs"/> is set, for vpsignb.</summary>
     private static readonly ulong[] SignMasks = BuildSignMasks(128);
 
-    /// <summary>An explicit sign byte (IQ2_S, IQ3_S) → 8 bytes of ±1.</summary>
-    private static readonly ulong[] SignMasks8 = BuildSignMasks(256);
-
     private static ulong[] BuildSignMasks(int count)
     {
         var t = new ulong[count];
         for (int i = 0; i < count; i++)
         {
-            int s = count == 128 ? IQTables.KSignsIq2xs[i] : i;
+            int s = IQTables.KSignsIq2xs[i];
             for (int j = 0; j < 8; j++) t[i] |= (ulong)((s >> j & 1) != 0 ? 0xFF : 0x01) << (8 * j);
         }
         return t;
@@ -341,30 +338,53 @@ internal static unsafe class DotAvx2IQuants
         return Vector256.Sum(acc);
     }
 
-    /// <summary>Two 4-bit scales per 32 elements (IQ2_XS, IQ2_S): 2s+1 of the low nibble for elements 0..15 (low 128 bits),
-    /// of the high nibble for 16..31.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<short> NibbleScales(int sc) =>
-        Vector256.Create(Vector128.Create((short)(2 * (sc & 15) + 1)), Vector128.Create((short)(2 * (sc >> 4) + 1)));
+    /// <summary>Bit counts of the 16 nibbles, in both 128-bit lanes (vpshufb table).</summary>
+    private static Vector256<byte> NibblePopCount => Vector256.Create(Vector128.Create((byte)0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4)).AsByte();
 
-    // IQ2_XS: per 32 elements four u16 = 9-bit grid index + 7 sign bits; a 4-bit scale per 16.
+    /// <summary>The IQ2_XS super-block at w: 32 grid indices (the low 9 bits of each u16), 32 sign bytes (the 7 stored
+    /// bits and their parity as bit 7: ggml's ksigns, computed) and 16 scales, so the loop reads signs as IQ2_S does.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Iq2xsPrepare(byte* w, ushort* idx, byte* signs, short* scales, Vector256<byte> pop)
+    {
+        Vector256<ushort> q0 = Vector256.Load((ushort*)(w + 2)), q1 = Vector256.Load((ushort*)(w + 34)), m = Vector256.Create((ushort)511);
+        (q0 & m).Store(idx);
+        (q1 & m).Store(idx + 16);
+        Vector256<byte> s = Avx2.Permute4x64(Avx2.PackUnsignedSaturate((q0 >>> 9).AsInt16(), (q1 >>> 9).AsInt16()).AsUInt64(), 0xD8).AsByte();
+        Vector256<byte> m4 = Vector256.Create((byte)15);
+        Vector256<byte> parity = (Avx2.Shuffle(pop, s & m4) + Avx2.Shuffle(pop, (s.AsUInt16() >>> 4).AsByte() & m4)) & Vector256<byte>.One;
+        (s | (parity.AsUInt16() << 7).AsByte()).Store(signs);
+        StoreNibbleScales(w + 66, scales);
+    }
+
+    // IQ2_XS: per 32 elements four u16 = 9-bit grid index + 7 sign bits; a 4-bit scale per 16. Indices, sign bytes and
+    // scales of the next super-block prepared as vectors (above) while the current one is processed.
     public static float IQ2_XS(byte* w, byte* a, int n)
     {
         Vector256<float> acc = default;
-        fixed (ulong* grid = IQTables.Iq2xsGrid, signs = SignMasks)
-            for (int b = 0; b < n / 256; b++, w += 74, a += 292)
+        ushort* idx = stackalloc ushort[64];
+        byte* sgn = stackalloc byte[64];
+        short* scl = stackalloc short[32];
+        Vector256<byte> pop = NibblePopCount, signSpread = SignSpread8, signBits = SignBits, one = Vector256.Create((byte)1);
+        int nb = n / 256;
+        if (nb > 0) Iq2xsPrepare(w, idx, sgn, scl, pop);
+        fixed (ulong* grid = IQTables.Iq2xsGrid)
+            for (int b = 0; b < nb; b++, w += 74, a += 292)
             {
-                float d = Fp16.Load(w) * *(float*)a;
+                int cur = b & 1;
+                if (b + 1 < nb) Iq2xsPrepare(w + 74, idx + 32 * (cur ^ 1), sgn + 32 * (cur ^ 1), scl + 16 * (cur ^ 1), pop);
+                ushort* ix = idx + 32 * cur;
+                byte* sg = sgn + 32 * cur;
+                short* sc = scl + 16 * cur;
                 sbyte* y = (sbyte*)(a + 4);
-                ushort* q = (ushort*)(w + 2);
                 Vector256<int> sumi = default;
-                for (int ib = 0; ib < 8; ib++, q += 4, y += 32)
+                for (int ib = 0; ib < 8; ib++, ix += 4, sg += 4, sc += 2, y += 32)
                 {
-                    Vector256<byte> g = Vector256.Create(grid[q[0] & 511], grid[q[1] & 511], grid[q[2] & 511], grid[q[3] & 511]).AsByte();
-                    Vector256<sbyte> s = Vector256.Create(signs[q[0] >> 9], signs[q[1] >> 9], signs[q[2] >> 9], signs[q[3] >> 9]).AsSByte();
-                    sumi += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(g, Avx2.Sign(Vector256.Load(y), s)), NibbleScales(w[66 + ib]));
+                    Vector256<byte> g = Vector256.Create(grid[ix[0]], grid[ix[1]], grid[ix[2]], grid[ix[3]]).AsByte();
+                    Vector256<sbyte> s = ExplicitSigns(sg, signSpread, signBits, one);
+                    Vector256<short> scale = Vector256.Create(Vector128.Create(sc[0]), Vector128.Create(sc[1]));
+                    sumi += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(g, Avx2.Sign(Vector256.Load(y), s)), scale);
                 }
-                acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(d), acc);
+                acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(Fp16.Load(w) * *(float*)a), acc);
             }
         return 0.125f * Vector256.Sum(acc);
     }
