@@ -91,6 +91,22 @@ internal static unsafe class DotAvx2IQuants
     private static Vector256<short> MulAddSigned(Vector256<sbyte> x, Vector256<sbyte> y) =>
         Avx2.MultiplyAddAdjacent(Avx2.Abs(x), Avx2.Sign(y, x));
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<int> SubBlockDot(Vector256<byte> grid, Vector256<sbyte> signs, Vector256<short> scale, sbyte* y) =>
+        Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(grid, Avx2.Sign(Vector256.Load(y), signs)), scale);
+
+    /// <summary>s_t += one sub-block's scaled integer dot with token t's 32 activations (at a_t + o), for 1 or 4 tokens.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void AddSubBlock<TT>(Vector256<byte> grid, Vector256<sbyte> signs, Vector256<short> scale, int o, byte* a0, byte* a1, byte* a2,
+        byte* a3, ref Vector256<int> s0, ref Vector256<int> s1, ref Vector256<int> s2, ref Vector256<int> s3) where TT : struct, ITokenCount
+    {
+        s0 += SubBlockDot(grid, signs, scale, (sbyte*)(a0 + o));
+        if (!TT.Four) return;
+        s1 += SubBlockDot(grid, signs, scale, (sbyte*)(a1 + o));
+        s2 += SubBlockDot(grid, signs, scale, (sbyte*)(a2 + o));
+        s3 += SubBlockDot(grid, signs, scale, (sbyte*)(a3 + o));
+    }
+
     /// <summary>ggml's iq1s_grid with every element + 1 (values 0, 1, 2): the unsigned operand of vpmaddubsw.</summary>
     internal static readonly ulong[] Iq1sGridPlus1 = BuildIq1sGridPlus1();
 
@@ -360,7 +376,21 @@ internal static unsafe class DotAvx2IQuants
     // scales of the next super-block prepared as vectors (above) while the current one is processed.
     public static float IQ2_XS(byte* w, byte* a, int n)
     {
-        Vector256<float> acc = default;
+        float y;
+        Iq2xsRow<OneToken>(w, a, a, a, a, n, &y);
+        return y;
+    }
+
+    /// <summary>4 IQ2_XS rows × 4 tokens (<c>y[4·r + t]</c>): each sub-block's grid, signs and scales once for the 4 tokens.</summary>
+    public static void IQ2_XSx4x4(byte** w, byte** a, int n, float* y)
+    {
+        for (int r = 0; r < 4; r++) Iq2xsRow<FourTokens>(w[r], a[0], a[1], a[2], a[3], n, y + 4 * r);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Iq2xsRow<TT>(byte* w, byte* a0, byte* a1, byte* a2, byte* a3, int n, float* y) where TT : struct, ITokenCount
+    {
+        Vector256<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
         ushort* idx = stackalloc ushort[64];
         byte* sgn = stackalloc byte[64];
         short* scl = stackalloc short[32];
@@ -368,25 +398,24 @@ internal static unsafe class DotAvx2IQuants
         int nb = n / 256;
         if (nb > 0) Iq2xsPrepare(w, idx, sgn, scl, pop);
         fixed (ulong* grid = IQTables.Iq2xsGrid)
-            for (int b = 0; b < nb; b++, w += 74, a += 292)
+            for (int b = 0; b < nb; b++, w += 74, a0 += 292, a1 += 292, a2 += 292, a3 += 292)
             {
                 int cur = b & 1;
                 if (b + 1 < nb) Iq2xsPrepare(w + 74, idx + 32 * (cur ^ 1), sgn + 32 * (cur ^ 1), scl + 16 * (cur ^ 1), pop);
                 ushort* ix = idx + 32 * cur;
                 byte* sg = sgn + 32 * cur;
                 short* sc = scl + 16 * cur;
-                sbyte* y = (sbyte*)(a + 4);
-                Vector256<int> sumi = default;
-                for (int ib = 0; ib < 8; ib++, ix += 4, sg += 4, sc += 2, y += 32)
+                Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default;
+                for (int ib = 0, o = 4; ib < 8; ib++, ix += 4, sg += 4, sc += 2, o += 32)
                 {
                     Vector256<byte> g = Vector256.Create(grid[ix[0]], grid[ix[1]], grid[ix[2]], grid[ix[3]]).AsByte();
                     Vector256<sbyte> s = ExplicitSigns(sg, signSpread, signBits, one);
                     Vector256<short> scale = Vector256.Create(Vector128.Create(sc[0]), Vector128.Create(sc[1]));
-                    sumi += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(g, Avx2.Sign(Vector256.Load(y), s)), scale);
+                    AddSubBlock<TT>(g, s, scale, o, a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
                 }
-                acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(Fp16.Load(w) * *(float*)a), acc);
+                TokenSums.Accumulate<TT>(Fp16.Load(w), a0, a1, a2, a3, s0, s1, s2, s3, ref acc0, ref acc1, ref acc2, ref acc3);
             }
-        return 0.125f * Vector256.Sum(acc);
+        TokenSums.Store<TT>(0.125f, acc0, acc1, acc2, acc3, y);
     }
 
     // ---- IQ2_S, IQ3_S: explicit sign bytes. The next super-block's grid indices and scales are built as vectors and
@@ -437,7 +466,21 @@ internal static unsafe class DotAvx2IQuants
     // IQ2_S: 10-bit grid indices (8 low bits in qs, 2 per 8 elements in qh), explicit sign bytes, 4-bit scales per 16.
     public static float IQ2_S(byte* w, byte* a, int n)
     {
-        Vector256<float> acc = default;
+        float y;
+        Iq2sRow<OneToken>(w, a, a, a, a, n, &y);
+        return y;
+    }
+
+    /// <summary>4 IQ2_S rows × 4 tokens (<c>y[4·r + t]</c>): each sub-block's grid, signs and scales once for the 4 tokens.</summary>
+    public static void IQ2_Sx4x4(byte** w, byte** a, int n, float* y)
+    {
+        for (int r = 0; r < 4; r++) Iq2sRow<FourTokens>(w[r], a[0], a[1], a[2], a[3], n, y + 4 * r);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Iq2sRow<TT>(byte* w, byte* a0, byte* a1, byte* a2, byte* a3, int n, float* y) where TT : struct, ITokenCount
+    {
+        Vector256<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
         ushort* idx = stackalloc ushort[64];
         short* scl = stackalloc short[32];
         // word i of the first 16 indices takes qh byte i / 4 (bytes 0..3), of the next 16 bytes 4..7; the high byte zero
@@ -448,25 +491,24 @@ internal static unsafe class DotAvx2IQuants
         int nb = n / 256;
         if (nb > 0) Iq2sPrepare(w, idx, scl, spread0, spread1, mul);
         fixed (ulong* grid = IQTables.Iq2sGrid)
-            for (int b = 0; b < nb; b++, w += 82, a += 292)
+            for (int b = 0; b < nb; b++, w += 82, a0 += 292, a1 += 292, a2 += 292, a3 += 292)
             {
                 int cur = b & 1;
                 if (b + 1 < nb) Iq2sPrepare(w + 82, idx + 32 * (cur ^ 1), scl + 16 * (cur ^ 1), spread0, spread1, mul);
                 ushort* ix = idx + 32 * cur;
                 short* sc = scl + 16 * cur;
-                sbyte* y = (sbyte*)(a + 4);
                 byte* sg = w + 34;
-                Vector256<int> sumi = default;
-                for (int ib = 0; ib < 8; ib++, ix += 4, sg += 4, sc += 2, y += 32)
+                Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default;
+                for (int ib = 0, o = 4; ib < 8; ib++, ix += 4, sg += 4, sc += 2, o += 32)
                 {
                     Vector256<byte> g = Vector256.Create(grid[ix[0]], grid[ix[1]], grid[ix[2]], grid[ix[3]]).AsByte();
                     Vector256<sbyte> s = ExplicitSigns(sg, signSpread, signBits, one);
                     Vector256<short> scale = Vector256.Create(Vector128.Create(sc[0]), Vector128.Create(sc[1]));
-                    sumi += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(g, Avx2.Sign(Vector256.Load(y), s)), scale);
+                    AddSubBlock<TT>(g, s, scale, o, a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
                 }
-                acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(Fp16.Load(w) * *(float*)a), acc);
+                TokenSums.Accumulate<TT>(Fp16.Load(w), a0, a1, a2, a3, s0, s1, s2, s3, ref acc0, ref acc1, ref acc2, ref acc3);
             }
-        return 0.125f * Vector256.Sum(acc);
+        TokenSums.Store<TT>(0.125f, acc0, acc1, acc2, acc3, y);
     }
 
     /// <summary>The 64 grid indices (qs byte | qh bit · 256) of the IQ3_S super-block at w and its 8 scales 2·s + 1: qh
@@ -494,7 +536,21 @@ internal static unsafe class DotAvx2IQuants
     // scale per 32 (value d·(2s+1)·grid: no extra factor).
     public static float IQ3_S(byte* w, byte* a, int n)
     {
-        Vector256<float> acc = default;
+        float y;
+        Iq3sRow<OneToken>(w, a, a, a, a, n, &y);
+        return y;
+    }
+
+    /// <summary>4 IQ3_S rows × 4 tokens (<c>y[4·r + t]</c>): each sub-block's grid, signs and scale once for the 4 tokens.</summary>
+    public static void IQ3_Sx4x4(byte** w, byte** a, int n, float* y)
+    {
+        for (int r = 0; r < 4; r++) Iq3sRow<FourTokens>(w[r], a[0], a[1], a[2], a[3], n, y + 4 * r);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Iq3sRow<TT>(byte* w, byte* a0, byte* a1, byte* a2, byte* a3, int n, float* y) where TT : struct, ITokenCount
+    {
+        Vector256<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
         ushort* idx = stackalloc ushort[128];
         int* scl = stackalloc int[16];
         // word i of a 16-index group takes qh byte 2k + i / 8 (k: the group); each further group adds 2 to the bytes
@@ -504,25 +560,24 @@ internal static unsafe class DotAvx2IQuants
         int nb = n / 256;
         if (nb > 0) Iq3sPrepare(w, idx, scl, spread, mul);
         fixed (uint* grid = IQTables.Iq3sGrid)
-            for (int b = 0; b < nb; b++, w += 110, a += 292)
+            for (int b = 0; b < nb; b++, w += 110, a0 += 292, a1 += 292, a2 += 292, a3 += 292)
             {
                 int cur = b & 1;
                 if (b + 1 < nb) Iq3sPrepare(w + 110, idx + 64 * (cur ^ 1), scl + 8 * (cur ^ 1), spread, mul);
                 ushort* ix = idx + 64 * cur;
                 int* sc = scl + 8 * cur;
-                sbyte* y = (sbyte*)(a + 4);
                 byte* sg = w + 74;
-                Vector256<int> sumi = default;
-                for (int ib = 0; ib < 8; ib++, ix += 8, sg += 4, y += 32)
+                Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default;
+                for (int ib = 0, o = 4; ib < 8; ib++, ix += 8, sg += 4, o += 32)
                 {
                     Vector256<byte> g = Vector256.Create(grid[ix[0]], grid[ix[1]], grid[ix[2]], grid[ix[3]],
                         grid[ix[4]], grid[ix[5]], grid[ix[6]], grid[ix[7]]).AsByte();
                     Vector256<sbyte> s = ExplicitSigns(sg, signSpread, signBits, one);
-                    sumi += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(g, Avx2.Sign(Vector256.Load(y), s)), Vector256.Create((short)sc[ib]));
+                    AddSubBlock<TT>(g, s, Vector256.Create((short)sc[ib]), o, a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
                 }
-                acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(Fp16.Load(w) * *(float*)a), acc);
+                TokenSums.Accumulate<TT>(Fp16.Load(w), a0, a1, a2, a3, s0, s1, s2, s3, ref acc0, ref acc1, ref acc2, ref acc3);
             }
-        return Vector256.Sum(acc);
+        TokenSums.Store<TT>(1f, acc0, acc1, acc2, acc3, y);
     }
 
     /// <summary>Bytes times per-u16-lane factors mod 256 (AVX2 has no byte multiply): even bytes from the low byte of

@@ -99,12 +99,8 @@ internal static unsafe class DotAvx512IQuants
 
     /// <summary>One sub-block's scaled integer dot with its 32 activations: the same operations in the dot and the tile.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> SubBlockDot(Vector256<byte> grid, Vector256<sbyte> signs, Vector256<short> scale, sbyte* y) =>
-        Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(grid, Avx2.Sign(Vector256.Load(y), signs)), scale);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<int> SubBlock<T>(byte* w, int ib, sbyte* y, Vector256<sbyte> signs, Vector256<short> scales) where T : struct, ISignIndexType =>
-        SubBlockDot(T.Grid(w, ib), signs, T.SubScale(w, ib, scales), y);
+        DotAvx2IQuants.SubBlockDot(T.Grid(w, ib), signs, T.SubScale(w, ib, scales), y);
 
     /// <summary>The super-block loop of the ksigns types: one sign lookup per super-block, 8 unrolled sub-blocks.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -171,7 +167,7 @@ internal static unsafe class DotAvx512IQuants
     {
         Vector256<byte> g = T.Grid(w, ib);
         Vector256<short> scale = T.SubScale(w, ib, scales);
-        AddSubBlock<FourTokens>(g, signs, scale, 4 + 32 * ib, a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
+        DotAvx2IQuants.AddSubBlock<FourTokens>(g, signs, scale, 4 + 32 * ib, a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
     }
 
     public static void IQ2_XXSx4x4(byte** w, byte** a, int n, float* y) => SignIndexTile<Iq2xxs>(w, a, n, y);
@@ -270,18 +266,6 @@ internal static unsafe class DotAvx512IQuants
         public static Vector256<short> SubScale(byte* w, int ib, Vector256<short> scales) => Avx512BW.VL.PermuteVar16x16(scales, Vector256.Create((short)ib));
     }
 
-    /// <summary>s_t += one sub-block's scaled integer dot with token t's 32 activations (at a_t + o), for 1 or 4 tokens.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void AddSubBlock<TT>(Vector256<byte> grid, Vector256<sbyte> signs, Vector256<short> scale, int o, byte* a0, byte* a1, byte* a2,
-        byte* a3, ref Vector256<int> s0, ref Vector256<int> s1, ref Vector256<int> s2, ref Vector256<int> s3) where TT : struct, ITokenCount
-    {
-        s0 += SubBlockDot(grid, signs, scale, (sbyte*)(a0 + o));
-        if (!TT.Four) return;
-        s1 += SubBlockDot(grid, signs, scale, (sbyte*)(a1 + o));
-        s2 += SubBlockDot(grid, signs, scale, (sbyte*)(a2 + o));
-        s3 += SubBlockDot(grid, signs, scale, (sbyte*)(a3 + o));
-    }
-
     /// <summary>A kernel written once for 1 or 4 tokens; <see cref="Dot{K}"/> and <see cref="Tile{K}"/> run it, so a tile's
     /// outputs are its set's dots bit for bit.</summary>
     private interface IRowKernel
@@ -368,7 +352,7 @@ internal static unsafe class DotAvx512IQuants
                     Vector256<byte> g = Vector256.Create(grid[ix[0]], grid[ix[1]], grid[ix[2]], grid[ix[3]], grid[ix[4]], grid[ix[5]], grid[ix[6]], grid[ix[7]]).AsByte();
                     Vector256<sbyte> s = Gfni.V256.GaloisFieldAffineTransform(bits, Avx512Vbmi.VL.PermuteVar32x8x2(signBytes, sel, Vector256<byte>.Zero), 0x01).AsSByte();
                     Vector256<short> scale = Vector256.Create(ls[ib]).AsInt16();
-                    AddSubBlock<TT>(g, s, scale, o, a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
+                    DotAvx2IQuants.AddSubBlock<TT>(g, s, scale, o, a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
                 }
                 TokenSums.Accumulate<TT>(Fp16.Load(w), a0, a1, a2, a3, s0, s1, s2, s3, ref acc0, ref acc1, ref acc2, ref acc3);
             }
@@ -451,7 +435,7 @@ internal static unsafe class DotAvx512IQuants
                     Vector256<byte> g = Vector256.Create(grid[ix[0]], grid[ix[1]], grid[ix[2]], grid[ix[3]]).AsByte();
                     Vector256<sbyte> s = Gfni.V256.GaloisFieldAffineTransform(bits, Avx512Vbmi.VL.PermuteVar32x8x2(signBytes, sel, Vector256<byte>.Zero), 0x01).AsSByte();
                     Vector256<short> scale = Avx512BW.VL.PermuteVar16x16(scales, pick);
-                    AddSubBlock<TT>(g, s, scale, o, a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
+                    DotAvx2IQuants.AddSubBlock<TT>(g, s, scale, o, a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
                 }
                 TokenSums.Accumulate<TT>(Fp16.Load(w), a0, a1, a2, a3, s0, s1, s2, s3, ref acc0, ref acc1, ref acc2, ref acc3);
             }
