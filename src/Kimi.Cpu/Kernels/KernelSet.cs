@@ -243,6 +243,8 @@ public sealed unsafe class KernelSet
         Set(GgmlType.IQ2_XS, f, &DotAvx2IQuants.IQ2_XS);
         Set(GgmlType.IQ2_S, f, &DotAvx2IQuants.IQ2_S);
         Set(GgmlType.IQ3_S, f, &DotAvx2IQuants.IQ3_S);
+        SetTile(GgmlType.IQ2_XXS, &DotAvx2IQuants.IQ2_XXSx4x4);
+        SetTile(GgmlType.IQ3_XXS, &DotAvx2IQuants.IQ3_XXSx4x4);
         SetTile(GgmlType.IQ2_XS, &DotAvx2IQuants.IQ2_XSx4x4);
         SetTile(GgmlType.IQ2_S, &DotAvx2IQuants.IQ2_Sx4x4);
         SetTile(GgmlType.IQ3_S, &DotAvx2IQuants.IQ3_Sx4x4);
