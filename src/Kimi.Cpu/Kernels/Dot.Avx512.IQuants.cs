@@ -266,29 +266,6 @@ internal static unsafe class DotAvx512IQuants
         public static Vector256<short> SubScale(byte* w, int ib, Vector256<short> scales) => Avx512BW.VL.PermuteVar16x16(scales, Vector256.Create((short)ib));
     }
 
-    /// <summary>A kernel written once for 1 or 4 tokens; <see cref="Dot{K}"/> and <see cref="Tile{K}"/> run it, so a tile's
-    /// outputs are its set's dots bit for bit.</summary>
-    private interface IRowKernel
-    {
-        /// <summary>One row (w) against 1 token (a0) or 4 (a0..a3), results into y[0..).</summary>
-        static abstract void Row<TT>(byte* w, byte* a0, byte* a1, byte* a2, byte* a3, int n, float* y) where TT : struct, ITokenCount;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float Dot<K>(byte* w, byte* a, int n) where K : struct, IRowKernel
-    {
-        float y;
-        K.Row<OneToken>(w, a, a, a, a, n, &y);
-        return y;
-    }
-
-    /// <summary>4 rows × 4 tokens (<c>y[4·r + t]</c>): each sub-block's weights decoded once for the 4 tokens.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Tile<K>(byte** w, byte** a, int n, float* y) where K : struct, IRowKernel
-    {
-        for (int r = 0; r < 4; r++) K.Row<FourTokens>(w[r], a[0], a[1], a[2], a[3], n, y + 4 * r);
-    }
-
 
     /// <summary>The IQ3_S super-block at w, for <see cref="IQ3_S"/>: 64 grid indices (qs byte | qh bit · 256) and 8 scales
     /// (2·s + 1).</summary>
@@ -311,12 +288,12 @@ internal static unsafe class DotAvx512IQuants
     // (w + 74), 4 bytes of 4-bit scales (w + 106; value d·(2s + 1)·grid). As the AVX2 dot, with the next super-block's indices
     // and scales computed as vectors and stored ahead (the AVX2 dot spends 3 integer operations per index), and the sign
     // bytes spread by vpermt2b + gf2p8affineqb.
-    public static float IQ3_S(byte* w, byte* a, int n) => Dot<Iq3sKernel>(w, a, n);
+    public static float IQ3_S(byte* w, byte* a, int n) => DotAvx2IQuants.Dot<Iq3sKernel>(w, a, n);
 
     /// <summary>4 IQ3_S rows × 4 tokens (<c>y[4·r + t]</c>): each sub-block's grid, signs and scale once for the 4 tokens.</summary>
-    public static void IQ3_Sx4x4(byte** w, byte** a, int n, float* y) => Tile<Iq3sKernel>(w, a, n, y);
+    public static void IQ3_Sx4x4(byte** w, byte** a, int n, float* y) => DotAvx2IQuants.Tile<Iq3sKernel>(w, a, n, y);
 
-    private readonly struct Iq3sKernel : IRowKernel
+    private readonly struct Iq3sKernel : DotAvx2IQuants.IRowKernel
     {
         public static void Row<TT>(byte* w, byte* a0, byte* a1, byte* a2, byte* a3, int n, float* y) where TT : struct, ITokenCount =>
             Iq3sRow<TT>(w, a0, a1, a2, a3, n, y);
@@ -392,12 +369,12 @@ internal static unsafe class DotAvx512IQuants
     // IQ2_S: d, 32 qs bytes (w + 2), 32 explicit sign bytes (w + 34), 8 qh bytes (w + 66: 2 high index bits per 8 elements),
     // 8 bytes of 4-bit scales per 16 elements (w + 74). As the AVX2 dot, with the next super-block's 10-bit indices computed
     // as vectors and stored ahead, and the sign bytes spread by vpermt2b + gf2p8affineqb.
-    public static float IQ2_S(byte* w, byte* a, int n) => Dot<Iq2sKernel>(w, a, n);
+    public static float IQ2_S(byte* w, byte* a, int n) => DotAvx2IQuants.Dot<Iq2sKernel>(w, a, n);
 
     /// <summary>4 IQ2_S rows × 4 tokens (<c>y[4·r + t]</c>): each sub-block's grid, signs and scales once for the 4 tokens.</summary>
-    public static void IQ2_Sx4x4(byte** w, byte** a, int n, float* y) => Tile<Iq2sKernel>(w, a, n, y);
+    public static void IQ2_Sx4x4(byte** w, byte** a, int n, float* y) => DotAvx2IQuants.Tile<Iq2sKernel>(w, a, n, y);
 
-    private readonly struct Iq2sKernel : IRowKernel
+    private readonly struct Iq2sKernel : DotAvx2IQuants.IRowKernel
     {
         public static void Row<TT>(byte* w, byte* a0, byte* a1, byte* a2, byte* a3, int n, float* y) where TT : struct, ITokenCount =>
             Iq2sRow<TT>(w, a0, a1, a2, a3, n, y);
