@@ -274,28 +274,38 @@ internal static unsafe class Fp16
     // |x| below 65520 (this value's bits) rounds to a finite half.
     private const uint HalfRoundsFinite = 0x477FF000;
 
-    /// <summary>Stores fp16(x) at dst: when every lane is a normal half that stays finite (attention accumulators nearly
-    /// always), the mantissa rounding alone, behind one range check that also catches zero, subnormals, overflow, inf
-    /// and NaN; otherwise the full conversion (NaN lanes through the scalar one). Same bits as (float)(Half)x.</summary>
+    // The fast loops below store fp16(x) when every lane is a normal half that stays finite (attention accumulators
+    // nearly always): the mantissa rounding alone, behind one range check that also catches zero, subnormals, overflow,
+    // inf and NaN. A vector that fails it ends the fast loop, and the rest of the row goes through the exact 256-bit,
+    // 128-bit and scalar loops. The fast loops contain no call, so the JIT keeps their vectors in registers (with the
+    // lane-by-lane fallback inline, it spilled and reloaded them every iteration); same bits as (float)(Half)x.
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool TryStoreRoundedToHalf(Vector512<float> x, float* dst)
+    {
+        Vector512<uint> u = x.AsUInt32();
+        if (!Vector512.LessThanAll((u & Vector512.Create(0x7FFFFFFFu)) - Vector512.Create(HalfNormalMin), Vector512.Create(HalfRoundsFinite - HalfNormalMin)))
+            return false;
+        ((u + Vector512.Create(0x0FFFu) + ((u >>> 13) & Vector512<uint>.One)) & Vector512.Create(0xFFFFE000u)).AsSingle().Store(dst);
+        return true;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool TryStoreRoundedToHalf(Vector256<float> x, float* dst)
+    {
+        Vector256<uint> u = x.AsUInt32();
+        if (!Vector256.LessThanAll((u & Vector256.Create(0x7FFFFFFFu)) - Vector256.Create(HalfNormalMin), Vector256.Create(HalfRoundsFinite - HalfNormalMin)))
+            return false;
+        RoundMantissa(u).AsSingle().Store(dst);
+        return true;
+    }
+
+    /// <summary>fp16(x) for any 8 lanes (the exact loops): the vector conversion, NaN lanes through the scalar one.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void StoreRoundedToHalf(Vector256<float> x, float* dst)
     {
-        Vector256<uint> u = x.AsUInt32();
-        if (Vector256.LessThanAll((u & Vector256.Create(0x7FFFFFFFu)) - Vector256.Create(HalfNormalMin), Vector256.Create(HalfRoundsFinite - HalfNormalMin)))
-            RoundMantissa(u).AsSingle().Store(dst);
-        else if (Vector256.EqualsAll(x, x)) RoundToHalf(x).Store(dst);
+        if (Vector256.EqualsAll(x, x)) RoundToHalf(x).Store(dst);
         else for (int k = 0; k < 8; k++) dst[k] = RoundToHalf(x.GetElement(k));
-    }
-
-    /// <summary><see cref="StoreRoundedToHalf(Vector256{float}, float*)"/> for 16 lanes (the rare out-of-range vector
-    /// lane by lane): with AVX-512 the attention accumulator's multiply-add-round runs 12.8 → 9.4 cycles per 16 values.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreRoundedToHalf(Vector512<float> x, float* dst)
-    {
-        Vector512<uint> u = x.AsUInt32();
-        if (Vector512.LessThanAll((u & Vector512.Create(0x7FFFFFFFu)) - Vector512.Create(HalfNormalMin), Vector512.Create(HalfRoundsFinite - HalfNormalMin)))
-            ((u + Vector512.Create(0x0FFFu) + ((u >>> 13) & Vector512<uint>.One)) & Vector512.Create(0xFFFFE000u)).AsSingle().Store(dst);
-        else for (int k = 0; k < 16; k++) dst[k] = RoundToHalf(x.GetElement(k));
     }
 
     /// <summary>x (fp32 bits, either sign) with its mantissa rounded to fp16's 10 bits, ties to even (exact for normal
@@ -335,12 +345,14 @@ internal static unsafe class Fp16
     {
         int i = 0;
         if (Vector512.IsHardwareAccelerated)
-            for (; i + 16 <= n; i += 16) StoreRoundedToHalf(Vector512.Load(x + i), x + i);
+            for (; i + 16 <= n; i += 16)
+                if (!TryStoreRoundedToHalf(Vector512.Load(x + i), x + i)) break;
         if (Vector256.IsHardwareAccelerated)
+        {
             for (; i + 8 <= n; i += 8)
-            {
-                StoreRoundedToHalf(Vector256.Load(x + i), x + i);
-            }
+                if (!TryStoreRoundedToHalf(Vector256.Load(x + i), x + i)) break;
+            for (; i + 8 <= n; i += 8) StoreRoundedToHalf(Vector256.Load(x + i), x + i);
+        }
         if (Vector128.IsHardwareAccelerated)
             for (; i + 4 <= n; i += 4)
             {
@@ -363,9 +375,10 @@ internal static unsafe class Fp16
         {
             Vector256<float> vs = Vector256.Create(s);
             for (; i + 8 <= n; i += 8)
-            {
+                if (!TryStoreRoundedToHalf(Vector256.FusedMultiplyAdd(ToFloat(Vector256.WidenLower(Vector128.Load(h + i).ToVector256Unsafe())), vs, Vector256.Load(acc + i)), acc + i))
+                    break;
+            for (; i + 8 <= n; i += 8)
                 StoreRoundedToHalf(Vector256.FusedMultiplyAdd(ToFloat(Vector256.WidenLower(Vector128.Load(h + i).ToVector256Unsafe())), vs, Vector256.Load(acc + i)), acc + i);
-            }
         }
         if (Vector128.IsHardwareAccelerated)
         {
@@ -421,15 +434,15 @@ internal static unsafe class Fp16
             {
                 Vector512<float> vs = Vector512.Create(s);
                 for (; i + 16 <= n; i += 16)
-                    StoreRoundedToHalf(Vector512.FusedMultiplyAdd(Vector512.Load(vp + i), vs, Vector512.Load(acc + i)), acc + i);
+                    if (!TryStoreRoundedToHalf(Vector512.FusedMultiplyAdd(Vector512.Load(vp + i), vs, Vector512.Load(acc + i)), acc + i)) break;
             }
             if (Vector256.IsHardwareAccelerated)
             {
                 Vector256<float> vs = Vector256.Create(s);
                 for (; i + 8 <= n; i += 8)
-                {
+                    if (!TryStoreRoundedToHalf(Vector256.FusedMultiplyAdd(Vector256.Load(vp + i), vs, Vector256.Load(acc + i)), acc + i)) break;
+                for (; i + 8 <= n; i += 8)
                     StoreRoundedToHalf(Vector256.FusedMultiplyAdd(Vector256.Load(vp + i), vs, Vector256.Load(acc + i)), acc + i);
-                }
             }
             if (Vector128.IsHardwareAccelerated)
             {
