@@ -195,6 +195,20 @@ public class ForwardPassTests
         }, opts with { Threads = 3 });
     }
 
+    /// <summary>One token at a time, the heads are grouped by batch size and thread count (1 thread: all 4 heads in one
+    /// group; 3 threads: groups of 1): a head's scores and accumulator must not depend on its group.</summary>
+    [Fact]
+    public void StepLogitsDoNotDependOnThreadCount()
+    {
+        float[][]? one = null;
+        WithModel(GgmlType.F16, false, m => one = m.Logits(Prompt, LogitsMode.Step), new KimiModelOptions { Threads = 1 });
+        WithModel(GgmlType.F16, false, m =>
+        {
+            var three = m.Logits(Prompt, LogitsMode.Step);
+            for (int i = 0; i < Prompt.Length; i++) Assert.Equal(one![i], three[i]);
+        }, new KimiModelOptions { Threads = 3 });
+    }
+
     [Theory]
     [InlineData(AttentionNumerics.Standard)]
     [InlineData(AttentionNumerics.Flash)]

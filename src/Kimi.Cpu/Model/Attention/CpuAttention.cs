@@ -4,6 +4,7 @@ using Kimi.Cpu.Gguf;
 using Kimi.Cpu.Kernels;
 using Kimi.Cpu.Quants;
 using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
 
 namespace Kimi.Cpu.Model.Attention;
 
@@ -245,13 +246,15 @@ internal sealed unsafe partial class CpuAttention : IAttention, IWorkerTask
             gM[k] = float.NegativeInfinity;
             gS[k] = 0;
         }
+        float* scores = stackalloc float[MaxHeadGroup];
         for (int j = 0; j < n; j++)
         {
             ReadOnlySpan<float> kv = RowValues(KRow(bt.Seq, j, h0), _dk, kf);
+            fixed (float* kp = kv) GroupScores(kp, gq, g, _dk, scores);
             for (int k = 0; k < g; k++)
             {
                 float* acc = gacc + k * _dv;
-                float sj = TensorPrimitives.Dot(kv, new ReadOnlySpan<float>(gq + k * _dk, _dk)) * _scale;
+                float sj = scores[k] * _scale;
                 float vs = OnlineStep(sj, ref gM[k], ref gS[k], acc, f16);
                 if (f16) Fp16.MadRoundHalf(acc, kv, vs, _dv);
                 else
@@ -262,6 +265,59 @@ internal sealed unsafe partial class CpuAttention : IAttention, IWorkerTask
             }
         }
         for (int k = 0; k < g; k++) Normalize(gacc + k * _dv, gS[k], o + k * _dv);
+    }
+
+    /// <summary>
+    /// s[h] = k · q_h for the group's heads (q rows dk apart), four heads per pass over k so each k vector is loaded once
+    /// for four products. Every head's sum has the same order whatever its position in the group (two accumulators over
+    /// alternate vectors, then their lane sum), so a head's score does not depend on how heads were grouped, hence not on
+    /// the thread count.
+    /// </summary>
+    private static void GroupScores(float* k, float* q, int g, int dk, float* s)
+    {
+        int h = 0;
+        if (Vector512.IsHardwareAccelerated && dk % 16 == 0)
+        {
+            int pairs = dk & ~31; // whole pairs of vectors; a last odd vector (dk = 32m + 16) joins the first accumulator
+            for (; h + 4 <= g; h += 4)
+            {
+                float* q0 = q + (long)h * dk, q1 = q0 + dk, q2 = q1 + dk, q3 = q2 + dk;
+                Vector512<float> a0 = default, b0 = default, a1 = default, b1 = default, a2 = default, b2 = default, a3 = default, b3 = default;
+                int d = 0;
+                for (; d < pairs; d += 32)
+                {
+                    Vector512<float> x = Vector512.Load(k + d), y = Vector512.Load(k + d + 16);
+                    a0 = Vector512.FusedMultiplyAdd(x, Vector512.Load(q0 + d), a0); b0 = Vector512.FusedMultiplyAdd(y, Vector512.Load(q0 + d + 16), b0);
+                    a1 = Vector512.FusedMultiplyAdd(x, Vector512.Load(q1 + d), a1); b1 = Vector512.FusedMultiplyAdd(y, Vector512.Load(q1 + d + 16), b1);
+                    a2 = Vector512.FusedMultiplyAdd(x, Vector512.Load(q2 + d), a2); b2 = Vector512.FusedMultiplyAdd(y, Vector512.Load(q2 + d + 16), b2);
+                    a3 = Vector512.FusedMultiplyAdd(x, Vector512.Load(q3 + d), a3); b3 = Vector512.FusedMultiplyAdd(y, Vector512.Load(q3 + d + 16), b3);
+                }
+                if (d < dk)
+                {
+                    Vector512<float> x = Vector512.Load(k + d);
+                    a0 = Vector512.FusedMultiplyAdd(x, Vector512.Load(q0 + d), a0);
+                    a1 = Vector512.FusedMultiplyAdd(x, Vector512.Load(q1 + d), a1);
+                    a2 = Vector512.FusedMultiplyAdd(x, Vector512.Load(q2 + d), a2);
+                    a3 = Vector512.FusedMultiplyAdd(x, Vector512.Load(q3 + d), a3);
+                }
+                s[h] = Vector512.Sum(a0 + b0); s[h + 1] = Vector512.Sum(a1 + b1); s[h + 2] = Vector512.Sum(a2 + b2); s[h + 3] = Vector512.Sum(a3 + b3);
+            }
+            for (; h < g; h++)
+            {
+                float* qh = q + (long)h * dk;
+                Vector512<float> a = default, b = default;
+                int d = 0;
+                for (; d < pairs; d += 32)
+                {
+                    a = Vector512.FusedMultiplyAdd(Vector512.Load(k + d), Vector512.Load(qh + d), a);
+                    b = Vector512.FusedMultiplyAdd(Vector512.Load(k + d + 16), Vector512.Load(qh + d + 16), b);
+                }
+                if (d < dk) a = Vector512.FusedMultiplyAdd(Vector512.Load(k + d), Vector512.Load(qh + d), a);
+                s[h] = Vector512.Sum(a + b);
+            }
+            return;
+        }
+        for (; h < g; h++) s[h] = TensorPrimitives.Dot(new ReadOnlySpan<float>(k, dk), new ReadOnlySpan<float>(q + (long)h * dk, dk));
     }
 
     public void Dispose()
