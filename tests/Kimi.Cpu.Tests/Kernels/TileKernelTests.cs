@@ -9,11 +9,17 @@ namespace Kimi.Cpu.Tests.Kernels;
 /// the driver makes are covered by <see cref="MatMulTests"/>: 37 rows, 5 tokens).</summary>
 public unsafe class TileKernelTests
 {
-    public static IEnumerable<object[]> Cases() =>
-        from t in KernelTestData.MatMulTypes
-        from isa in KernelIsas.Supported
-        where KernelSet.Create(isa).Tiles4x4[(int)t] != null
-        select new object[] { t, isa };
+    /// <summary>Every (type, set) with a tile on this CPU; on one without any (ARM, x86 without AVX2) a single row whose
+    /// set has no tile, which the tests skip (an empty theory would fail as "no data").</summary>
+    public static IEnumerable<object[]> Cases()
+    {
+        var cases = (from t in KernelTestData.MatMulTypes
+                     from isa in KernelIsas.Supported
+                     where KernelSet.Create(isa).Tiles4x4[(int)t] != null
+                     select new object[] { t, isa }).ToList();
+        if (cases.Count == 0) cases.Add([GgmlType.F32, KernelIsa.Scalar]);
+        return cases;
+    }
 
     [Fact]
     public void X86SetsHaveTiles()
@@ -68,6 +74,7 @@ public unsafe class TileKernelTests
     public void TileEqualsScalarDots(GgmlType type, KernelIsa isa)
     {
         KernelSet k = KernelSet.Create(isa), scalar = KernelSet.Create(KernelIsa.Scalar);
+        if (k.Tiles4x4[(int)type] == null) return; // no tile on this CPU (see Cases)
         var rng = new Random(17 + (int)type);
         byte** wp = stackalloc byte*[4];
         byte** ap = stackalloc byte*[4];
@@ -97,6 +104,7 @@ public unsafe class TileKernelTests
     public void TileEqualsTheSetsDotBitForBit(GgmlType type, KernelIsa isa)
     {
         KernelSet k = KernelSet.Create(isa);
+        if (k.Tiles4x4[(int)type] == null) return; // no tile on this CPU (see Cases)
         var rng = new Random(23 + (int)type);
         byte** wp = stackalloc byte*[4];
         byte** ap = stackalloc byte*[4];
