@@ -11,7 +11,10 @@ namespace Kimi.Cpu.Kernels;
 /// sub-block, one float term per 256-element super-block (ggml's AVX2 formulas, so float order differs from scalar).
 /// Grid points are gathered 4 at a time into one vector (four 64-bit or eight 32-bit table reads per 32 elements);
 /// signs are applied to the activations with vpsignb, so vpmaddubsw sees the unsigned grid magnitudes (Q8_K values lie in
-/// [−127, 127], so vpsignb never meets −128, whose negation would wrap).
+/// [−127, 127], so vpsignb never meets −128, whose negation would wrap). For IQ2_XS, IQ2_S, IQ3_S, IQ1_S and IQ1_M the
+/// next super-block's grid indices (and sign bytes, scales) are computed as vectors and stored while the current one is
+/// processed (bit fields extracted in general registers had run out of integer ALUs); IQ1_S/IQ1_M read grid + 1. The
+/// i-quant rows are written once for 1 or 4 tokens, so the 4 × 4 tiles give their dots' bits (<see cref="IRowKernel"/>).
 /// </summary>
 [SkipLocalsInit]
 internal static unsafe class DotAvx2IQuants
