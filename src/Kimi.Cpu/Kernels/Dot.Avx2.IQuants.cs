@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using Kimi.Cpu.Quants.Formats;
@@ -431,40 +432,55 @@ internal static unsafe class DotAvx2IQuants
     /// <summary>4 IQ2_XS rows × 4 tokens (<c>y[4·r + t]</c>): each sub-block's grid, signs and scales once for the 4 tokens.</summary>
     public static void IQ2_XSx4x4(byte** w, byte** a, int n, float* y) => Tile<Iq2xsKernel>(w, a, n, y);
 
-    private readonly struct Iq2xsKernel : IRowKernel
+    private readonly struct Iq2xsKernel : IRowKernel, IGrid4Type
     {
         public static void Row<TT>(byte* w, byte* a0, byte* a1, byte* a2, byte* a3, int n, float* y) where TT : struct, ITokenCount =>
-            Iq2xsRow<TT>(w, a0, a1, a2, a3, n, y);
+            Grid4Row<Iq2xsKernel, TT>(w, a0, a1, a2, a3, n, y);
+        public static int BlockBytes => 74;
+        public static ulong* Grid => (ulong*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(IQTables.Iq2xsGrid));
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Prepare(byte* w, ushort* idx, byte* signs, short* scales) => Iq2xsPrepare(w, idx, signs, scales, NibblePopCount);
     }
 
+    /// <summary>A 2-bit grid type with 4 grid points of 8 per 32 elements, 32 sign bytes and 16 scale words per super-block,
+    /// all prepared by <see cref="Prepare"/> (IQ2_XS, IQ2_S): what <see cref="Grid4Row{G, TT}"/> reads.</summary>
+    private interface IGrid4Type
+    {
+        static abstract int BlockBytes { get; }
+        static abstract ulong* Grid { get; }
+        static abstract void Prepare(byte* w, ushort* idx, byte* signs, short* scales);
+    }
+
+    /// <summary>One IQ2_XS/IQ2_S row against 1 token (a0) or 4 (a0..a3): the next super-block prepared while the current
+    /// one is processed (double-buffered), then per sub-block 4 grid points, the signs and the scale pair.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Iq2xsRow<TT>(byte* w, byte* a0, byte* a1, byte* a2, byte* a3, int n, float* y) where TT : struct, ITokenCount
+    private static void Grid4Row<G, TT>(byte* w, byte* a0, byte* a1, byte* a2, byte* a3, int n, float* y) where G : struct, IGrid4Type where TT : struct, ITokenCount
     {
         Vector256<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
         ushort* idx = stackalloc ushort[64];
         byte* sgn = stackalloc byte[64];
         short* scl = stackalloc short[32];
-        Vector256<byte> pop = NibblePopCount, signSpread = SignSpread8, signBits = SignBits, one = Vector256.Create((byte)1);
+        Vector256<byte> signSpread = SignSpread8, signBits = SignBits, one = Vector256.Create((byte)1);
+        ulong* grid = G.Grid;
         int nb = n / 256;
-        if (nb > 0) Iq2xsPrepare(w, idx, sgn, scl, pop);
-        fixed (ulong* grid = IQTables.Iq2xsGrid)
-            for (int b = 0; b < nb; b++, w += 74, a0 += 292, a1 += 292, a2 += 292, a3 += 292)
+        if (nb > 0) G.Prepare(w, idx, sgn, scl);
+        for (int b = 0; b < nb; b++, w += G.BlockBytes, a0 += 292, a1 += 292, a2 += 292, a3 += 292)
+        {
+            int cur = b & 1;
+            if (b + 1 < nb) G.Prepare(w + G.BlockBytes, idx + 32 * (cur ^ 1), sgn + 32 * (cur ^ 1), scl + 16 * (cur ^ 1));
+            ushort* ix = idx + 32 * cur;
+            byte* sg = sgn + 32 * cur;
+            short* sc = scl + 16 * cur;
+            Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default;
+            for (int ib = 0, o = 4; ib < 8; ib++, ix += 4, sg += 4, sc += 2, o += 32)
             {
-                int cur = b & 1;
-                if (b + 1 < nb) Iq2xsPrepare(w + 74, idx + 32 * (cur ^ 1), sgn + 32 * (cur ^ 1), scl + 16 * (cur ^ 1), pop);
-                ushort* ix = idx + 32 * cur;
-                byte* sg = sgn + 32 * cur;
-                short* sc = scl + 16 * cur;
-                Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default;
-                for (int ib = 0, o = 4; ib < 8; ib++, ix += 4, sg += 4, sc += 2, o += 32)
-                {
-                    Vector256<byte> g = Vector256.Create(grid[ix[0]], grid[ix[1]], grid[ix[2]], grid[ix[3]]).AsByte();
-                    Vector256<sbyte> s = ExplicitSigns(sg, signSpread, signBits, one);
-                    Vector256<short> scale = Vector256.Create(Vector128.Create(sc[0]), Vector128.Create(sc[1]));
-                    AddSubBlock<TT>(g, s, scale, o, a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
-                }
-                TokenSums.Accumulate<TT>(Fp16.Load(w), a0, a1, a2, a3, s0, s1, s2, s3, ref acc0, ref acc1, ref acc2, ref acc3);
+                Vector256<byte> g = Vector256.Create(grid[ix[0]], grid[ix[1]], grid[ix[2]], grid[ix[3]]).AsByte();
+                Vector256<sbyte> s = ExplicitSigns(sg, signSpread, signBits, one);
+                Vector256<short> scale = Vector256.Create(Vector128.Create(sc[0]), Vector128.Create(sc[1]));
+                AddSubBlock<TT>(g, s, scale, o, a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
             }
+            TokenSums.Accumulate<TT>(Fp16.Load(w), a0, a1, a2, a3, s0, s1, s2, s3, ref acc0, ref acc1, ref acc2, ref acc3);
+        }
         TokenSums.Store<TT>(0.125f, acc0, acc1, acc2, acc3, y);
     }
 
@@ -498,18 +514,23 @@ internal static unsafe class DotAvx2IQuants
         ((Sse2.UnpackHigh(lo, hi) << 1) + Vector128<short>.One).Store(dst + 8);
     }
 
-    /// <summary>The 32 grid indices (qs byte | 2 qh bits · 256) of the IQ2_S super-block at w and its 16 scales: qh byte
-    /// ib goes to the 4 words of its sub-block by vpshufb, and word l takes bits 2l..2l+1 at 8..9 by a multiply with
-    /// 2^(8 − 2l) (AVX2 has no 16-bit variable shift).</summary>
+    /// <summary>The 32 grid indices (qs byte | 2 qh bits · 256) of the IQ2_S super-block at w, its 32 sign bytes and 16
+    /// scales: qh byte ib goes to the 4 words of its sub-block by vpshufb (word i of the first 16 takes byte i / 4, of the
+    /// next 16 byte 4 + i / 4; the high byte zero), and word l takes bits 2l..2l+1 at 8..9 by a multiply with 2^(8 − 2l)
+    /// (AVX2 has no 16-bit variable shift).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Iq2sPrepare(byte* w, ushort* idx, short* scales, Vector256<byte> spread0, Vector256<byte> spread1, Vector256<ushort> mul)
+    private static void Iq2sPrepare(byte* w, ushort* idx, byte* signs, short* scales)
     {
+        Vector256<byte> spread0 = Vector256.Create(0x8000800080008000UL, 0x8001800180018001UL, 0x8002800280028002UL, 0x8003800380038003UL).AsByte();
+        Vector256<byte> spread1 = Vector256.Create(0x8004800480048004UL, 0x8005800580058005UL, 0x8006800680068006UL, 0x8007800780078007UL).AsByte();
+        Vector256<ushort> mul = Vector256.Create(0x0004_0010_0040_0100UL).AsUInt16();
         Vector256<byte> qh = Vector256.Create(*(ulong*)(w + 66)).AsByte();
         Vector256<ushort> m = Vector256.Create((ushort)0x300);
         Vector256<ushort> h0 = Avx2.MultiplyLow(Avx2.Shuffle(qh, spread0).AsUInt16(), mul) & m;
         Vector256<ushort> h1 = Avx2.MultiplyLow(Avx2.Shuffle(qh, spread1).AsUInt16(), mul) & m;
         (Avx2.ConvertToVector256Int16(Vector128.Load(w + 2)).AsUInt16() | h0).Store(idx);
         (Avx2.ConvertToVector256Int16(Vector128.Load(w + 18)).AsUInt16() | h1).Store(idx + 16);
+        Vector256.Load(w + 34).Store(signs);
         StoreNibbleScales(w + 74, scales);
     }
 
@@ -519,44 +540,14 @@ internal static unsafe class DotAvx2IQuants
     /// <summary>4 IQ2_S rows × 4 tokens (<c>y[4·r + t]</c>): each sub-block's grid, signs and scales once for the 4 tokens.</summary>
     public static void IQ2_Sx4x4(byte** w, byte** a, int n, float* y) => Tile<Iq2sKernel>(w, a, n, y);
 
-    private readonly struct Iq2sKernel : IRowKernel
+    private readonly struct Iq2sKernel : IRowKernel, IGrid4Type
     {
         public static void Row<TT>(byte* w, byte* a0, byte* a1, byte* a2, byte* a3, int n, float* y) where TT : struct, ITokenCount =>
-            Iq2sRow<TT>(w, a0, a1, a2, a3, n, y);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Iq2sRow<TT>(byte* w, byte* a0, byte* a1, byte* a2, byte* a3, int n, float* y) where TT : struct, ITokenCount
-    {
-        Vector256<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
-        ushort* idx = stackalloc ushort[64];
-        short* scl = stackalloc short[32];
-        // word i of the first 16 indices takes qh byte i / 4 (bytes 0..3), of the next 16 bytes 4..7; the high byte zero
-        Vector256<byte> spread0 = Vector256.Create(0x8000800080008000UL, 0x8001800180018001UL, 0x8002800280028002UL, 0x8003800380038003UL).AsByte();
-        Vector256<byte> spread1 = spread0 + Vector256.Create(0x0004000400040004UL).AsByte();
-        Vector256<ushort> mul = Vector256.Create(0x0004_0010_0040_0100UL).AsUInt16();
-        Vector256<byte> signSpread = SignSpread8, signBits = SignBits, one = Vector256.Create((byte)1);
-        int nb = n / 256;
-        if (nb > 0) Iq2sPrepare(w, idx, scl, spread0, spread1, mul);
-        fixed (ulong* grid = IQTables.Iq2sGrid)
-            for (int b = 0; b < nb; b++, w += 82, a0 += 292, a1 += 292, a2 += 292, a3 += 292)
-            {
-                int cur = b & 1;
-                if (b + 1 < nb) Iq2sPrepare(w + 82, idx + 32 * (cur ^ 1), scl + 16 * (cur ^ 1), spread0, spread1, mul);
-                ushort* ix = idx + 32 * cur;
-                short* sc = scl + 16 * cur;
-                byte* sg = w + 34;
-                Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default;
-                for (int ib = 0, o = 4; ib < 8; ib++, ix += 4, sg += 4, sc += 2, o += 32)
-                {
-                    Vector256<byte> g = Vector256.Create(grid[ix[0]], grid[ix[1]], grid[ix[2]], grid[ix[3]]).AsByte();
-                    Vector256<sbyte> s = ExplicitSigns(sg, signSpread, signBits, one);
-                    Vector256<short> scale = Vector256.Create(Vector128.Create(sc[0]), Vector128.Create(sc[1]));
-                    AddSubBlock<TT>(g, s, scale, o, a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
-                }
-                TokenSums.Accumulate<TT>(Fp16.Load(w), a0, a1, a2, a3, s0, s1, s2, s3, ref acc0, ref acc1, ref acc2, ref acc3);
-            }
-        TokenSums.Store<TT>(0.125f, acc0, acc1, acc2, acc3, y);
+            Grid4Row<Iq2sKernel, TT>(w, a0, a1, a2, a3, n, y);
+        public static int BlockBytes => 82;
+        public static ulong* Grid => (ulong*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(IQTables.Iq2sGrid));
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Prepare(byte* w, ushort* idx, byte* signs, short* scales) => Iq2sPrepare(w, idx, signs, scales);
     }
 
     /// <summary>The 64 grid indices (qs byte | qh bit · 256) of the IQ3_S super-block at w and its 8 scales 2·s + 1: qh
