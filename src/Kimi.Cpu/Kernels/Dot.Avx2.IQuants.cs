@@ -295,9 +295,10 @@ internal static unsafe class DotAvx2IQuants
         Vector256<ushort> m = Vector256.Create((ushort)0x700);
         (Avx2.ConvertToVector256Int16(Vector128.Load(w)).AsUInt16() | ((x0 << 4) & m)).Store(idx);
         (Avx2.ConvertToVector256Int16(Vector128.Load(w + 16)).AsUInt16() | ((x1 << 4) & m)).Store(idx + 16);
-        // delta weight 7 + 2·(nibble bit 3), as bytes (vpackuswb works per 128-bit lane: vpermq restores the order)
-        Vector256<short> seven = Vector256.Create((short)7), two = Vector256.Create((short)2);
-        Vector256<short> k0 = seven + ((x0 >>> 6).AsInt16() & two), k1 = seven + ((x1 >>> 6).AsInt16() & two);
+        // 9 − delta weight (7 + 2·(nibble bit 3)) = 2 − 2·bit, as bytes (vpackuswb works per 128-bit lane: vpermq restores
+        // the order)
+        Vector256<short> two = Vector256.Create((short)2);
+        Vector256<short> k0 = two - ((x0 >>> 6).AsInt16() & two), k1 = two - ((x1 >>> 6).AsInt16() & two);
         Avx2.Permute4x64(Avx2.PackUnsignedSaturate(k0, k1).AsUInt64(), 0xD8).AsByte().Store(kk);
         // scale j: bits 3·(j mod 4).. of scale word j / 4, moved to bits 9-11 by a multiply with 2^(9 − 3·(j mod 4))
         Vector256<ushort> sc = Avx2.MultiplyLow(Avx2.Shuffle(Vector256.Create(*(ulong*)(w + 48)).AsByte(), quadSpread).AsUInt16(), scaleMul);
@@ -327,11 +328,15 @@ internal static unsafe class DotAvx2IQuants
 
     /// <summary>One sub-block's IQ1_M sum for one token: 8·Σu·y − Σ(delta weight)·y in i16, then the scales.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> Iq1mSub(Vector256<byte> g, Vector256<byte> dk, Vector256<short> scales, byte* y)
+    private static Vector256<int> Iq1mSub(Vector256<byte> g, Vector256<short> scales, byte* y) =>
+        Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(g, Vector256.Load((sbyte*)y)), scales);
+
+    /// <summary>s −= 9·Σ scale_j·bsum_j: the "+ 9" of the folded weights 8u + 9 − dk, from the 16 group sums.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Iq1mNine(Vector256<short> scales16, byte* a, Vector256<int> s)
     {
-        Vector256<sbyte> yy = Vector256.Load((sbyte*)y);
-        Vector256<short> both = (Avx2.MultiplyAddAdjacent(g, yy) << 3) - Avx2.MultiplyAddAdjacent(dk, yy);
-        return Avx2.MultiplyAddAdjacent(both, scales);
+        Vector256<int> t = Avx2.MultiplyAddAdjacent(scales16, Vector256.Load((short*)(a + 260)));
+        return s - ((t << 3) + t);
     }
 
     /// <summary>One IQ1_M row against 1 token (a0) or 4 (a0..a3), results into y[0..).</summary>
@@ -365,16 +370,25 @@ internal static unsafe class DotAvx2IQuants
                 Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default;
                 for (int ib = 0, o = 4; ib < 8; ib++, ix += 4, k += 4, ls += 2, o += 32)
                 {
+                    // one weight per element: 8·(grid + 1) + 9 − delta weight ∈ [0, 18] (8u fits the byte: u ≤ 2)
                     Vector256<byte> g = Vector256.Create(grid[ix[0]], grid[ix[1]], grid[ix[2]], grid[ix[3]]).AsByte();
-                    Vector256<byte> dk = Avx2.Shuffle(Vector256.Create(*(uint*)k).AsByte(), groupSpread);
+                    g = (g.AsUInt16() << 3).AsByte() + Avx2.Shuffle(Vector256.Create(*(uint*)k).AsByte(), groupSpread);
                     Vector256<short> scales = Avx2.Shuffle(Vector256.Create(*(uint*)ls).AsByte(), scaleSpread).AsInt16();
-                    s0 += Iq1mSub(g, dk, scales, a0 + o);
+                    s0 += Iq1mSub(g, scales, a0 + o);
                     if (TT.Four)
                     {
-                        s1 += Iq1mSub(g, dk, scales, a1 + o);
-                        s2 += Iq1mSub(g, dk, scales, a2 + o);
-                        s3 += Iq1mSub(g, dk, scales, a3 + o);
+                        s1 += Iq1mSub(g, scales, a1 + o);
+                        s2 += Iq1mSub(g, scales, a2 + o);
+                        s3 += Iq1mSub(g, scales, a3 + o);
                     }
+                }
+                Vector256<short> sc16 = Vector256.Load(scl + 16 * cur);
+                s0 = Iq1mNine(sc16, a0, s0);
+                if (TT.Four)
+                {
+                    s1 = Iq1mNine(sc16, a1, s1);
+                    s2 = Iq1mNine(sc16, a2, s2);
+                    s3 = Iq1mNine(sc16, a3, s3);
                 }
                 ushort* sc = (ushort*)(w + 48);
                 float dw = Fp16.ToFloat((ushort)((sc[0] >> 12) | ((sc[1] >> 8) & 0x00f0) | ((sc[2] >> 4) & 0x0f00) | (sc[3] & 0xf000)));
