@@ -300,6 +300,16 @@ internal static unsafe class Fp16
         return true;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool TryStoreRoundedToHalf(Vector128<float> x, float* dst)
+    {
+        Vector128<uint> u = x.AsUInt32();
+        if (!Vector128.LessThanAll((u & Vector128.Create(0x7FFFFFFFu)) - Vector128.Create(HalfNormalMin), Vector128.Create(HalfRoundsFinite - HalfNormalMin)))
+            return false;
+        ((u + Vector128.Create(0x0FFFu) + ((u >>> 13) & Vector128<uint>.One)) & Vector128.Create(0xFFFFE000u)).AsSingle().Store(dst);
+        return true;
+    }
+
     /// <summary>fp16(x) for any 8 lanes (the exact loops): the vector conversion, NaN lanes through the scalar one.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void StoreRoundedToHalf(Vector256<float> x, float* dst)
@@ -354,12 +364,16 @@ internal static unsafe class Fp16
             for (; i + 8 <= n; i += 8) StoreRoundedToHalf(Vector256.Load(x + i), x + i);
         }
         if (Vector128.IsHardwareAccelerated)
+        {
+            for (; i + 4 <= n; i += 4)
+                if (!TryStoreRoundedToHalf(Vector128.Load(x + i), x + i)) break;
             for (; i + 4 <= n; i += 4)
             {
                 Vector128<float> v = Vector128.Load(x + i);
                 if (Vector128.EqualsAll(v, v)) RoundToHalf(v).Store(x + i);
                 else for (int k = 0; k < 4; k++) x[i + k] = RoundToHalf(x[i + k]);
             }
+        }
         for (; i < n; i++) x[i] = RoundToHalf(x[i]);
     }
 
@@ -383,6 +397,9 @@ internal static unsafe class Fp16
         if (Vector128.IsHardwareAccelerated)
         {
             Vector128<float> vs = Vector128.Create(s);
+            for (; i + 4 <= n; i += 4)
+                if (!TryStoreRoundedToHalf(Vector128.FusedMultiplyAdd(ToFloat(Vector128.WidenLower(Vector128.CreateScalarUnsafe(*(ulong*)(h + i)).AsUInt16())), vs, Vector128.Load(acc + i)), acc + i))
+                    break;
             for (; i + 4 <= n; i += 4)
             {
                 Vector128<float> r = Vector128.FusedMultiplyAdd(ToFloat(Vector128.WidenLower(Vector128.CreateScalarUnsafe(*(ulong*)(h + i)).AsUInt16())), vs, Vector128.Load(acc + i));
@@ -447,6 +464,8 @@ internal static unsafe class Fp16
             if (Vector128.IsHardwareAccelerated)
             {
                 Vector128<float> vs = Vector128.Create(s);
+                for (; i + 4 <= n; i += 4)
+                    if (!TryStoreRoundedToHalf(Vector128.FusedMultiplyAdd(Vector128.Load(vp + i), vs, Vector128.Load(acc + i)), acc + i)) break;
                 for (; i + 4 <= n; i += 4)
                 {
                     Vector128<float> r = Vector128.FusedMultiplyAdd(Vector128.Load(vp + i), vs, Vector128.Load(acc + i));
