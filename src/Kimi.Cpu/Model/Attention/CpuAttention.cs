@@ -16,9 +16,12 @@ namespace Kimi.Cpu.Model.Attention;
 /// <item><see cref="AttentionNumerics.Standard"/>: ggml_soft_max_ext (max subtracted, sum in double), the
 /// probabilities rounded to the cache type, and V^T·P accumulated in F32 (llama.cpp without flash attention);</item>
 /// <item><see cref="AttentionNumerics.Flash"/>: ggml's one-chunk flash-attention loop: online softmax, and with an
-/// F16 cache an F16 V accumulator (each multiply-add rounded to fp16).</item>
+/// F16 cache an F16 V accumulator (each multiply-add rounded to fp16); for batches of 64 tokens or more with an F16 or
+/// F32 cache, ggml's tiled kernel instead (F32 query and accumulator, 64-cell tiles: <c>CpuAttention.Tiled.cs</c>),
+/// as llama.cpp's CPU backend chooses.</item>
 /// </list>
-/// Work is split over (token, head) pairs across the thread pool; each pair is computed by one thread.
+/// Work is split over (token, head group) items across the thread pool; each item is computed by one thread, and a
+/// head's result does not depend on the grouping.
 /// </summary>
 internal sealed unsafe partial class CpuAttention : IAttention, IWorkerTask
 {
