@@ -32,7 +32,7 @@ internal sealed unsafe partial class CpuAttention : IAttention, IWorkerTask
     private readonly float _scale;
     private readonly AttentionNumerics _numerics;
     private readonly int _slots;
-    private readonly float* _scratch;  // per slot: scores[context] + q[dk] + acc[dv] + v row[dv], then a head group's k row[dk] + q[G·dk] + acc[G·dv] + M[G] + S[G]
+    private readonly float* _scratch;  // per slot: scores[context] + q[dk] + acc[dv] + v row[dv], then a head group's k row[dk] + q[G·dk] + acc[G·dv] + M[G] + S[G] + scores[G]
     private readonly int _slotFloats;
     // Heads that read the same K row (MLA: kHeadStride 0, V inside K) go in groups: the row is converted from fp16 once
     // per key for the group instead of once per head. Groups are as large as the batch allows while every thread still
@@ -62,7 +62,7 @@ internal sealed unsafe partial class CpuAttention : IAttention, IWorkerTask
         _pool = pool;
         _slots = pool?.ThreadCount ?? 1;
         _sharedRow = kHeadStride == 0 && _vInK && numerics == AttentionNumerics.Flash;
-        _slotFloats = cache.Context + dk + dv + dv + 64 + dk + MaxHeadGroup * (dk + dv + 2);
+        _slotFloats = cache.Context + dk + dv + dv + 64 + dk + MaxHeadGroup * (dk + dv + 3);
         _scratch = (float*)NativeMemory.AlignedAlloc((nuint)(4L * _slotFloats * _slots), 64);
     }
 
@@ -240,7 +240,7 @@ internal sealed unsafe partial class CpuAttention : IAttention, IWorkerTask
     {
         int n = bt.Pos + 1;
         float* kf = scratch + _cache.Context + _dk + _dv + _dv + 64, gq = kf + _dk, gacc = gq + MaxHeadGroup * _dk;
-        float* gM = gacc + MaxHeadGroup * _dv, gS = gM + MaxHeadGroup;
+        float* gM = gacc + MaxHeadGroup * _dv, gS = gM + MaxHeadGroup, scores = gS + MaxHeadGroup;
         bool f16 = _cache.Type == GgmlType.F16;
         for (int k = 0; k < g; k++)
         {
@@ -249,7 +249,6 @@ internal sealed unsafe partial class CpuAttention : IAttention, IWorkerTask
             gM[k] = float.NegativeInfinity;
             gS[k] = 0;
         }
-        float* scores = stackalloc float[MaxHeadGroup];
         for (int j = 0; j < n; j++)
         {
             ReadOnlySpan<float> kv = RowValues(KRow(bt.Seq, j, h0), _dk, kf);
