@@ -286,7 +286,7 @@ internal static unsafe class Fp16
         Vector512<uint> u = x.AsUInt32();
         if (!Vector512.LessThanAll((u & Vector512.Create(0x7FFFFFFFu)) - Vector512.Create(HalfNormalMin), Vector512.Create(HalfRoundsFinite - HalfNormalMin)))
             return false;
-        ((u + Vector512.Create(0x0FFFu) + ((u >>> 13) & Vector512<uint>.One)) & Vector512.Create(0xFFFFE000u)).AsSingle().Store(dst);
+        RoundMantissa(u).AsSingle().Store(dst);
         return true;
     }
 
@@ -306,7 +306,7 @@ internal static unsafe class Fp16
         Vector128<uint> u = x.AsUInt32();
         if (!Vector128.LessThanAll((u & Vector128.Create(0x7FFFFFFFu)) - Vector128.Create(HalfNormalMin), Vector128.Create(HalfRoundsFinite - HalfNormalMin)))
             return false;
-        ((u + Vector128.Create(0x0FFFu) + ((u >>> 13) & Vector128<uint>.One)) & Vector128.Create(0xFFFFE000u)).AsSingle().Store(dst);
+        RoundMantissa(u).AsSingle().Store(dst);
         return true;
     }
 
@@ -319,10 +319,18 @@ internal static unsafe class Fp16
     }
 
     /// <summary>x (fp32 bits, either sign) with its mantissa rounded to fp16's 10 bits, ties to even (exact for normal
-    /// halves: the sign bit is untouched, as no carry reaches it below 2^128).</summary>
+    /// halves: the sign bit is untouched, as no carry reaches it below 2^128); 256-, 512- and 128-bit lanes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<uint> RoundMantissa(Vector256<uint> a) =>
         (a + Vector256.Create(0x0FFFu) + ((a >>> 13) & Vector256<uint>.One)) & Vector256.Create(0xFFFFE000u);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<uint> RoundMantissa(Vector512<uint> a) =>
+        (a + Vector512.Create(0x0FFFu) + ((a >>> 13) & Vector512<uint>.One)) & Vector512.Create(0xFFFFE000u);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<uint> RoundMantissa(Vector128<uint> a) =>
+        (a + Vector128.Create(0x0FFFu) + ((a >>> 13) & Vector128<uint>.One)) & Vector128.Create(0xFFFFE000u);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> RoundToHalf(Vector256<float> x)
@@ -339,7 +347,7 @@ internal static unsafe class Fp16
     private static Vector128<float> RoundToHalf(Vector128<float> x)
     {
         Vector128<uint> u = x.AsUInt32(), a = u & Vector128.Create(0x7FFFFFFFu);
-        Vector128<uint> r = (a + Vector128.Create(0x0FFFu) + ((a >>> 13) & Vector128<uint>.One)) & Vector128.Create(0xFFFFE000u);
+        Vector128<uint> r = RoundMantissa(a);
         r = Vector128.ConditionalSelect(Vector128.GreaterThanOrEqual(r, Vector128.Create(HalfOverflow)), Vector128.Create(F32Inf), r);
         Vector128<float> sub = (a.AsSingle() + Vector128.Create(0.5f)) - Vector128.Create(0.5f);
         r = Vector128.ConditionalSelect(Vector128.LessThan(a, Vector128.Create(HalfNormalMin)), sub.AsUInt32(), r);
