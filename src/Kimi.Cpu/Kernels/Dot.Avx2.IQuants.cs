@@ -120,11 +120,6 @@ internal static unsafe class DotAvx2IQuants
         TokenSums.Store<TT>(0.25f, acc0, acc1, acc2, acc3, y);
     }
 
-    /// <summary>Signed i8 · signed i8 pair sums in i16 (ggml mul_add_epi8): |x| as the unsigned operand, y with x's sign.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<short> MulAddSigned(Vector256<sbyte> x, Vector256<sbyte> y) =>
-        Avx2.MultiplyAddAdjacent(Avx2.Abs(x), Avx2.Sign(y, x));
-
     /// <summary>A kernel written once for 1 or 4 tokens; <see cref="Dot{K}"/> and <see cref="Tile{K}"/> run it, so a tile's
     /// outputs are its set's dots bit for bit.</summary>
     internal interface IRowKernel
@@ -436,7 +431,7 @@ internal static unsafe class DotAvx2IQuants
         Vector256<byte> m4 = Vector256.Create((byte)15);
         Vector256<byte> parity = (Avx2.Shuffle(pop, s & m4) + Avx2.Shuffle(pop, (s.AsUInt16() >>> 4).AsByte() & m4)) & Vector256<byte>.One;
         (s | (parity.AsUInt16() << 7).AsByte()).Store(signs);
-        StoreNibbleScales(w + 66, scales);
+        NibbleScales16(w + 66).Store(scales);
     }
 
     // IQ2_XS: per 32 elements four u16 = 9-bit grid index + 7 sign bits; a 4-bit scale per 16. Indices, sign bytes and
@@ -518,14 +513,14 @@ internal static unsafe class DotAvx2IQuants
         return (Vector256.Equals(e, bits) | one).AsSByte();
     }
 
-    /// <summary>The 16 odd scales 2·s + 1 of 8 bytes of 4-bit scales (low nibble first), stored as words in order.</summary>
+    /// <summary>The 16 scales 2·s + 1 of 8 bytes of 4-bit scales (low nibble first), as i16 words in order.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreNibbleScales(byte* sc, short* dst)
+    internal static Vector256<short> NibbleScales16(byte* sc)
     {
         Vector128<short> b = Sse41.ConvertToVector128Int16(Vector128.CreateScalar(*(ulong*)sc).AsByte());
         Vector128<short> lo = b & Vector128.Create((short)15), hi = b >>> 4;
-        ((Sse2.UnpackLow(lo, hi) << 1) + Vector128<short>.One).Store(dst);
-        ((Sse2.UnpackHigh(lo, hi) << 1) + Vector128<short>.One).Store(dst + 8);
+        Vector256<short> s = Vector256.Create(Sse2.UnpackLow(lo, hi), Sse2.UnpackHigh(lo, hi));
+        return (s << 1) + Vector256<short>.One;
     }
 
     /// <summary>The 32 grid indices (qs byte | 2 qh bits · 256) of the IQ2_S super-block at w, its 32 sign bytes and 16
@@ -545,7 +540,7 @@ internal static unsafe class DotAvx2IQuants
         (Avx2.ConvertToVector256Int16(Vector128.Load(w + 2)).AsUInt16() | h0).Store(idx);
         (Avx2.ConvertToVector256Int16(Vector128.Load(w + 18)).AsUInt16() | h1).Store(idx + 16);
         Vector256.Load(w + 34).Store(signs);
-        StoreNibbleScales(w + 74, scales);
+        NibbleScales16(w + 74).Store(scales);
     }
 
     // IQ2_S: 10-bit grid indices (8 low bits in qs, 2 per 8 elements in qh), explicit sign bytes, 4-bit scales per 16.

@@ -224,7 +224,7 @@ internal static unsafe class DotAvx512IQuants
             Avx512Vbmi.MultiShift(Vector512.Create(0x39_29_19_09UL).AsByte(), Vector512.Load((ulong*)(w + 2))) & LowFour;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector256<short> Scales(byte* w) => NibbleScales16(w + 66);
+        public static Vector256<short> Scales(byte* w) => DotAvx2IQuants.NibbleScales16(w + 66);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector256<byte> Grid(byte* w, int ib)
@@ -336,7 +336,7 @@ internal static unsafe class DotAvx512IQuants
         TokenSums.Store<TT>(1f, acc0, acc1, acc2, acc3, y);
     }
 
-    /// <summary>Sub-block <paramref name="ib"/>'s vpmaddwd operand from <see cref="NibbleScales16"/>: word 2ib for elements
+    /// <summary>Sub-block <paramref name="ib"/>'s vpmaddwd operand from <see cref="DotAvx2IQuants.NibbleScales16"/>: word 2ib for elements
     /// 0-15, 2ib + 1 for 16-31: one vpermw instead of two word broadcasts and an insert (IQ2_XS 4.9 → 5.7 GB/s, IQ2_S,
     /// with a running pattern, 5.1 → 6.4). <paramref name="ib"/> must be a constant (unrolled loops).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -346,16 +346,6 @@ internal static unsafe class DotAvx512IQuants
     /// <summary>8 scales s (words) → 2·s + 1, in the low half of a 256-bit vector (for vpermw broadcasts).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<short> OddScales(Vector128<ushort> s) => ((s.AsInt16() << 1) + Vector128<short>.One).ToVector256Unsafe();
-
-    /// <summary>The 16 scales 2·s + 1 of 8 bytes of 4-bit scales (low nibble first), as i16 words in order.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<short> NibbleScales16(byte* sc)
-    {
-        Vector128<short> b = Sse41.ConvertToVector128Int16(Vector128.CreateScalar(*(ulong*)sc).AsByte());
-        Vector128<short> lo = b & Vector128.Create((short)15), hi = b >>> 4;
-        Vector256<short> s = Vector256.Create(Sse2.UnpackLow(lo, hi), Sse2.UnpackHigh(lo, hi));
-        return (s << 1) + Vector256<short>.One;
-    }
 
     /// <summary>The 32 grid indices (qs byte | 2 qh bits · 256) of the IQ2_S super-block at w, for <see cref="IQ2_S"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -404,7 +394,7 @@ internal static unsafe class DotAvx512IQuants
                 if (b + 1 < nb) Iq2sPrepare(w + 82, idx + 32 * (cur ^ 1), quadSpread, pairShifts);
                 ushort* ix = idx + 32 * cur;
                 Vector256<byte> signBytes = Vector256.Load(w + 34), sel = sel0;
-                Vector256<short> scales = NibbleScales16(w + 74);
+                Vector256<short> scales = DotAvx2IQuants.NibbleScales16(w + 74);
                 Vector256<short> pick = pick0;
                 Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default;
                 for (int ib = 0, o = 4; ib < 8; ib++, ix += 4, o += 32, sel += step, pick += two)
