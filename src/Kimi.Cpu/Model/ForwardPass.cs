@@ -1,8 +1,11 @@
+using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using Kimi.Cpu.Model.Attention;
 using Kimi.Cpu.Model.Moe;
 using Kimi.Cpu.Model.Ops;
 using Kimi.Cpu.Quants;
+using Kimi.Cpu.Runtime;
 
 namespace Kimi.Cpu.Model;
 
@@ -10,14 +13,17 @@ namespace Kimi.Cpu.Model;
 /// llama.cpp's <c>llm_build_deepseek2</c> for one batch of up to <see cref="MaxTokens"/> tokens (spec §4): embedding,
 /// per layer RMSNorm → MLA attention (absorbed; or the legacy MHA form) → residual → RMSNorm → dense FFN or
 /// MoE + shared expert → residual, then the final norm and output head for the tokens that want logits.
-/// Every activation buffer is allocated here once; a forward step allocates nothing.
+/// Every activation buffer is allocated here once; a forward step allocates nothing. The per-token work between the
+/// matmuls (norms, RoPE, residual adds, SwiGLU, the experts' weighted sum) runs over token ranges on the model's pool
+/// when a batch has several tokens: each token's arithmetic is the same whichever thread does it.
 /// </summary>
-internal sealed unsafe class ForwardPass : IDisposable
+internal sealed unsafe class ForwardPass : IDisposable, IWorkerTask
 {
     private readonly KimiConfig _c;
     private readonly KimiWeights _w;
     private readonly IMatMul _mm;
     private readonly IAttention _attn;
+    private readonly WorkerPool? _pool;
     private readonly List<IntPtr> _blocks = new();
 
     private readonly int E, NH, KMla, Nope, RopeD, KvL, KvW, VH, QW, T;
@@ -26,9 +32,17 @@ internal sealed unsafe class ForwardPass : IDisposable
     private readonly int* _expIds, _counts, _offsets, _lists;
     private readonly float[] _embRow;
 
-    public ForwardPass(KimiConfig c, KimiWeights w, IMatMul mm, IAttention attn, int maxTokens)
+    // The token-range job being run by ForTokens (one at a time; the pool's Run blocks).
+    private TokenStep _step;
+    private int _stepTokens, _stepPerTask, _stepWidth;
+    private LayerWeights? _stepLayer;
+
+    private enum TokenStep { AttnNorm, QaNorm, KvRope, QPeCopy, FfnInput, SwiGlu, MoeCombine, Residual, OutputNorm }
+
+    public ForwardPass(KimiConfig c, KimiWeights w, IMatMul mm, IAttention attn, int maxTokens, WorkerPool? pool = null)
     {
         _c = c;
+        _pool = pool;
         _w = w;
         _mm = mm;
         _attn = attn;
@@ -98,8 +112,7 @@ internal sealed unsafe class ForwardPass : IDisposable
         for (int il = 0; il < _c.LayerCount; il++) Layer(il, tokens, count, il == _c.LayerCount - 1 ? outIdx : null, outCount);
 
         if (outCount == 0) return;
-        for (int i = 0; i < outCount; i++)
-            RmsNorm.Apply(_x + (long)i * E, _w.OutputNorm, _c.RmsNormEps, _h + (long)i * E);
+        ForTokens(TokenStep.OutputNorm, outCount);
         _mm.Multiply(_w.Output, _h, E, outCount, logits, _w.Output.Rows);
     }
 
@@ -109,35 +122,29 @@ internal sealed unsafe class ForwardPass : IDisposable
     private void Layer(int il, BatchToken[] tokens, int n, int[]? outIdx, int outCount)
     {
         var L = _w.Layers[il];
-        float eps = _c.RmsNormEps;
-        for (int t = 0; t < n; t++) RmsNorm.Apply(_x + (long)t * E, L.AttnNorm, eps, _h + (long)t * E);
+        _stepLayer = L;
+        ForTokens(TokenStep.AttnNorm, n);
 
         // ---- attention (spec §4.4) ----
         if (_c.QLoraRank > 0)
         {
             int r = _c.QLoraRank;
-            _mm.Multiply(L.QA, _h, E, n, _qa, r);
-            for (int t = 0; t < n; t++) RmsNorm.Apply(_qa + (long)t * r, L.QANorm!, eps, _qa + (long)t * r);
+            _mm.MultiplyPair(L.QA, _qa, r, L.KvAMqa, _kv, KvW, _h, E, n);
+            ForTokens(TokenStep.QaNorm, n);
             _mm.Multiply(L.QB, _qa, r, n, _q, QW);
         }
-        else _mm.Multiply(L.Q, _h, E, n, _q, QW);
-
-        _mm.Multiply(L.KvAMqa, _h, E, n, _kv, KvW);
-        for (int t = 0; t < n; t++)
+        else
         {
-            float* kv = _kv + (long)t * KvW, rope = _rope + (long)t * RopeD;
-            Rope.Apply(kv + KvL, rope, RopeD);                  // k_pe: roped, not normalised
-            RmsNorm.Apply(kv, L.KvANorm, eps, kv);              // latent c: normalised
-            for (int hd = 0; hd < NH; hd++) Rope.Apply(_q + (long)t * QW + hd * KMla + Nope, rope, RopeD);
+            _mm.Multiply(L.Q, _h, E, n, _q, QW);
+            _mm.Multiply(L.KvAMqa, _h, E, n, _kv, KvW);
         }
+        ForTokens(TokenStep.KvRope, n);
 
         if (_c.IsMla)
         {
             // q_abs[hd] = Kb[hd] · q_nope[hd]  → Q = [q_abs (512) | q_pe (64)] per head
             _mm.MultiplyStack(L.KB, _q, KMla, QW, n, _qAtt, KvW, NH * KvW);
-            for (int t = 0; t < n; t++)
-                for (int hd = 0; hd < NH; hd++)
-                    Buffer.MemoryCopy(_q + (long)t * QW + hd * KMla + Nope, _qAtt + ((long)t * NH + hd) * KvW + KvL, 4 * RopeD, 4 * RopeD);
+            ForTokens(TokenStep.QPeCopy, n);
             _attn.Forward(il, tokens, n, _qAtt, _kv, null, _lat);
             // o[hd] = Vb[hd] · o_lat[hd]
             _mm.MultiplyStack(L.VB, _lat, KvL, NH * KvL, n, _att, VH, NH * VH);
@@ -175,23 +182,114 @@ internal sealed unsafe class ForwardPass : IDisposable
             if (n == 0) return;
         }
 
-        for (long i = 0; i < (long)n * E; i++) _f[i] = _out[i] + _x[i];
-        for (int t = 0; t < n; t++) RmsNorm.Apply(_f + (long)t * E, L.FfnNorm, eps, _h + (long)t * E);
+        ForTokens(TokenStep.FfnInput, n);
 
         // ---- feed-forward ----
         if (L.IsDense) Ffn(L.FfnGate, L.FfnUp, L.FfnDown, _h, n, _out);
         else Moe(L, n);
 
-        for (long i = 0; i < (long)n * E; i++) _x[i] = _out[i] + _f[i];
+        ForTokens(TokenStep.Residual, n);
+    }
+
+    /// <summary>Runs <paramref name="step"/> for tokens [0, n): on the pool in token ranges when there are several tokens.</summary>
+    private void ForTokens(TokenStep step, int n, int width = 0)
+    {
+        if (n <= 0) return;
+        int threads = _pool?.ThreadCount ?? 1;
+        if (_pool is null || threads == 1 || n == 1)
+        {
+            RunTokens(step, 0, n, width);
+            return;
+        }
+        (_step, _stepTokens, _stepWidth) = (step, n, width);
+        _stepPerTask = (n + 4 * threads - 1) / (4 * threads);
+        _pool.Run(this, (n + _stepPerTask - 1) / _stepPerTask);
+    }
+
+    void IWorkerTask.Execute(int index)
+    {
+        int t0 = index * _stepPerTask;
+        RunTokens(_step, t0, Math.Min(_stepTokens, t0 + _stepPerTask), _stepWidth);
+    }
+
+    /// <summary>The per-token work of one step for tokens [t0, t1) (of the current layer, <see cref="_stepLayer"/>).</summary>
+    private void RunTokens(TokenStep step, int t0, int t1, int width)
+    {
+        var L = _stepLayer;
+        float eps = _c.RmsNormEps;
+        switch (step)
+        {
+            case TokenStep.AttnNorm:
+                for (int t = t0; t < t1; t++) RmsNorm.Apply(_x + (long)t * E, L!.AttnNorm, eps, _h + (long)t * E);
+                break;
+            case TokenStep.QaNorm:
+                int r = _c.QLoraRank;
+                for (int t = t0; t < t1; t++) RmsNorm.Apply(_qa + (long)t * r, L!.QANorm!, eps, _qa + (long)t * r);
+                break;
+            case TokenStep.KvRope:
+                for (int t = t0; t < t1; t++)
+                {
+                    float* kv = _kv + (long)t * KvW, rope = _rope + (long)t * RopeD;
+                    Rope.Apply(kv + KvL, rope, RopeD);                  // k_pe: roped, not normalised
+                    RmsNorm.Apply(kv, L!.KvANorm, eps, kv);             // latent c: normalised
+                    for (int hd = 0; hd < NH; hd++) Rope.Apply(_q + (long)t * QW + hd * KMla + Nope, rope, RopeD);
+                }
+                break;
+            case TokenStep.QPeCopy:
+                for (int t = t0; t < t1; t++)
+                    for (int hd = 0; hd < NH; hd++)
+                        Buffer.MemoryCopy(_q + (long)t * QW + hd * KMla + Nope, _qAtt + ((long)t * NH + hd) * KvW + KvL, 4 * RopeD, 4 * RopeD);
+                break;
+            case TokenStep.FfnInput: // f = attention out + residual; h = norm(f)
+                for (int t = t0; t < t1; t++)
+                {
+                    long o = (long)t * E;
+                    TensorPrimitives.Add(new ReadOnlySpan<float>(_out + o, E), new ReadOnlySpan<float>(_x + o, E), new Span<float>(_f + o, E));
+                    RmsNorm.Apply(_f + o, L!.FfnNorm, eps, _h + o);
+                }
+                break;
+            case TokenStep.Residual:
+                long a = (long)t0 * E, len = (long)(t1 - t0) * E;
+                TensorPrimitives.Add(new ReadOnlySpan<float>(_out + a, (int)len), new ReadOnlySpan<float>(_f + a, (int)len), new Span<float>(_x + a, (int)len));
+                break;
+            case TokenStep.SwiGlu:
+                Activations.SwiGlu(_gate + (long)t0 * width, _up + (long)t0 * width, (t1 - t0) * width);
+                break;
+            case TokenStep.MoeCombine:
+                for (int t = t0; t < t1; t++) CombineExperts(t);
+                break;
+            case TokenStep.OutputNorm:
+                for (int t = t0; t < t1; t++) RmsNorm.Apply(_x + (long)t * E, _w.OutputNorm, eps, _h + (long)t * E);
+                break;
+        }
+    }
+
+    /// <summary>Token t's expert outputs weighted and summed: products first, then sequential adds in slot order (ggml_mul,
+    /// then a chain of ggml_add; a multiply and an add, each rounded, per element).</summary>
+    private void CombineExperts(int t)
+    {
+        int k = _c.ExpertUsedCount;
+        float* o = _out + (long)t * E;
+        float* w = _expW + t * k;
+        float* y0 = _expOut + (long)t * k * E;
+        TensorPrimitives.Multiply(new ReadOnlySpan<float>(y0, E), w[0], new Span<float>(o, E));
+        for (int j = 1; j < k; j++)
+        {
+            float* yj = y0 + (long)j * E;
+            float wj = w[j];
+            int d = 0;
+            for (; d + Vector256<float>.Count <= E; d += Vector256<float>.Count)
+                (Vector256.Load(o + d) + Vector256.Load(yj + d) * wj).Store(o + d);
+            for (; d < E; d++) o[d] = o[d] + yj[d] * wj;
+        }
     }
 
     // y = down(silu(gate·x) ⊙ up·x)   (spec §4.7)
     private void Ffn(in WeightMatrix gate, in WeightMatrix up, in WeightMatrix down, float* x, int n, float* y)
     {
         int ff = gate.Rows;
-        _mm.Multiply(gate, x, E, n, _gate, ff);
-        _mm.Multiply(up, x, E, n, _up, ff);
-        Activations.SwiGlu(_gate, _up, n * ff);
+        _mm.MultiplyPair(gate, _gate, ff, up, _up, ff, x, E, n);
+        ForTokens(TokenStep.SwiGlu, n, ff);
         _mm.Multiply(down, _gate, ff, n, y, E);
     }
 
@@ -222,20 +320,7 @@ internal sealed unsafe class ForwardPass : IDisposable
                 Buffer.MemoryCopy(_ye + (long)i * E, _expOut + (long)list[i] * E, 4L * E, 4L * E);
         }
 
-        // weighted products first, then sequential adds in slot order (ggml_mul, then a chain of ggml_add)
-        for (int t = 0; t < n; t++)
-        {
-            float* o = _out + (long)t * E;
-            float* w = _expW + t * k;
-            float* y0 = _expOut + (long)t * k * E;
-            for (int d = 0; d < E; d++) o[d] = y0[d] * w[0];
-            for (int j = 1; j < k; j++)
-            {
-                float* yj = y0 + (long)j * E;
-                float wj = w[j];
-                for (int d = 0; d < E; d++) o[d] = o[d] + yj[d] * wj;
-            }
-        }
+        ForTokens(TokenStep.MoeCombine, n);
 
         if (L.HasShared)
         {

@@ -48,7 +48,7 @@ public sealed unsafe class KimiContext : IDisposable
         }
         long perToken = Math.Max(model.Weights.MaxCols, (long)nh * Math.Max(c.KvLoraRank, c.QkNopeDim));
         _matmul = new KernelMatMul(perToken, batchSize, model.Pool, model.Kernels);
-        _pass = new ForwardPass(c, model.Weights, _matmul, _attention, batchSize);
+        _pass = new ForwardPass(c, model.Weights, _matmul, _attention, batchSize, model.Pool);
         _length = new int[maxSequences];
         _batch = new BatchToken[batchSize];
         _ids = new int[batchSize];

@@ -3,6 +3,7 @@ using Kimi.Cpu.Model;
 using Kimi.Cpu.Model.Moe;
 using Kimi.Cpu.Model.Ops;
 using Kimi.Cpu.Quants;
+using Kimi.Cpu.Runtime;
 
 namespace Kimi.Cpu.Tests.Model;
 
@@ -125,6 +126,54 @@ public unsafe class OpsTests
                 mm.Multiply(new WeightMatrix("w", pw, type, cols, rows), px, cols, tokens, py, rows);
             CheckAgainstReference(type, cols, rows, tokens, wq, rb, x, y);
         }
+    }
+
+    /// <summary>
+    /// MultiplyPair (one conversion for gate and up, q_a and kv_a) gives the bits of two Multiply calls, and converting
+    /// the input rows on a pool gives the bits of one thread: same-format pairs, pairs whose formats differ (converted
+    /// twice) and Q4_0 (whose activation carries the pair copy) against Q8_0.
+    /// </summary>
+    [Theory]
+    [InlineData(GgmlType.Q8_0, GgmlType.Q8_0)]
+    [InlineData(GgmlType.Q4_0, GgmlType.Q8_0)]
+    [InlineData(GgmlType.Q4_K, GgmlType.Q6_K)]
+    [InlineData(GgmlType.Q4_K, GgmlType.Q8_0)]
+    [InlineData(GgmlType.F32, GgmlType.F16)]
+    public void MultiplyPairEqualsTwoProductsOnAnyThreadCount(GgmlType ta, GgmlType tb)
+    {
+        const int cols = 512, rowsA = 7, rowsB = 9, tokens = 37;
+        var rng = new Random(11);
+        byte[] Weights(GgmlType t, int rows)
+        {
+            long rb = GgmlTypeInfo.RowBytes(t, cols);
+            var wq = new byte[rb * rows];
+            var wf = new float[cols];
+            for (int r = 0; r < rows; r++)
+            {
+                for (int i = 0; i < cols; i++) wf[i] = (float)(rng.NextDouble() * 2 - 1);
+                Quantizer.QuantizeRow(t, wf, wq.AsSpan((int)(r * rb), (int)rb));
+            }
+            return wq;
+        }
+        byte[] qa = Weights(ta, rowsA), qb = Weights(tb, rowsB);
+        var x = new float[tokens * cols];
+        for (int i = 0; i < x.Length; i++) x[i] = (float)(rng.NextDouble() * 4 - 2);
+        var kernels = Kimi.Cpu.Kernels.KernelSet.Create(Kimi.Cpu.Kernels.KernelIsas.Default);
+        float[] ya1 = new float[tokens * rowsA], yb1 = new float[tokens * rowsB], ya2 = new float[tokens * rowsA], yb2 = new float[tokens * rowsB];
+        using var pool = new WorkerPool(3);
+        using (var one = new KernelMatMul(cols, tokens, null, kernels))
+        using (var pooled = new KernelMatMul(cols, tokens, pool, kernels))
+        fixed (byte* pa = qa, pb = qb) fixed (float* px = x, pya1 = ya1, pyb1 = yb1, pya2 = ya2, pyb2 = yb2)
+        {
+            var a = new WeightMatrix("a", pa, ta, cols, rowsA);
+            var b = new WeightMatrix("b", pb, tb, cols, rowsB);
+            one.Multiply(a, px, cols, tokens, pya1, rowsA);
+            one.Multiply(b, px, cols, tokens, pyb1, rowsB);
+            pooled.MultiplyPair(a, pya2, rowsA, b, pyb2, rowsB, px, cols, tokens);
+        }
+        Assert.Equal(ya1, ya2);
+        Assert.Equal(yb1, yb2);
+        Assert.Contains(ya1, v => v != 0);
     }
 
     private static unsafe void CheckAgainstReference(GgmlType type, int cols, int rows, int tokens, byte[] wq, long rb, float[] x, float[] y)

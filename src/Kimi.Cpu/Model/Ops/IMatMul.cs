@@ -20,4 +20,11 @@ internal unsafe interface IMatMul
     /// done as one job so implementations can spread all heads over their threads at once.
     /// </summary>
     void MultiplyStack(in WeightStack w, float* x, int xHeadOffset, int xStride, int tokens, float* y, int yHeadOffset, int yStride);
+
+    /// <summary>
+    /// Two products of one input (an FFN's gate and up, attention's q_a and kv_a_mqa): the same outputs as two
+    /// <see cref="Multiply"/> calls, with the input converted once when both weight types take the same activation format
+    /// (ggml converts it per product; the conversion is deterministic, so the bits are the same).
+    /// </summary>
+    void MultiplyPair(in WeightMatrix a, float* ya, int yaStride, in WeightMatrix b, float* yb, int ybStride, float* x, int xStride, int tokens);
 }

@@ -8,7 +8,7 @@ namespace Kimi.Cpu.Model.Ops;
 /// <summary>
 /// The forward pass's <see cref="IMatMul"/> on the ISA-dispatched kernels of <see cref="KernelSet"/>: the activation is
 /// converted once per call to the weight type's vec_dot format (into this object's scratch, all matrices of a stack at
-/// once), then <see cref="MatMul.Run"/> — the library's one row-split driver — spreads output rows over the model's
+/// once, once for both products of a pair; rows split over the pool when there are several), then <see cref="MatMul.Run"/> — the library's one row-split driver — spreads output rows over the model's
 /// <see cref="WorkerPool"/>; every weight row is read once per call and dotted with all tokens of the batch. Every weight
 /// type the model accepts has a dot kernel (at least the scalar reference), so there is no dequantize-a-row fallback.
 /// </summary>
@@ -42,21 +42,76 @@ internal sealed unsafe class KernelMatMul : IMatMul, IDisposable
     public void MultiplyStack(in WeightStack w, float* x, int xHeadOffset, int xStride, int tokens, float* y, int yHeadOffset, int yStride)
     {
         if (tokens <= 0) return;
-        int cols = w.Cols;
-        long aStride = ActivationFormat.RowBytes(w.Type, cols);
-        if ((long)w.Count * tokens * aStride > _scratchBytes)
-            throw new InvalidOperationException($"{w.Name}: {w.Count} × {tokens} tokens × {cols} columns exceed the activation scratch of {_scratchBytes} bytes");
-        var quantize = _kernels.Quantizer(w.Type);
-        for (int h = 0; h < w.Count; h++)
-            for (int t = 0; t < tokens; t++)
-                quantize(x + (long)h * xHeadOffset + (long)t * xStride, _scratch + ((long)h * tokens + t) * aStride, cols);
+        long aStride = Convert(w.Name, w.Type, w.Cols, w.Count, x, xHeadOffset, xStride, tokens);
+        Run(w.Data, w.Type, w.RowBytes, w.Rows, w.Count, w.Cols, aStride, tokens, y, yHeadOffset, yStride);
+    }
+
+    public void MultiplyPair(in WeightMatrix a, float* ya, int yaStride, in WeightMatrix b, float* yb, int ybStride, float* x, int xStride, int tokens)
+    {
+        if (tokens <= 0) return;
+        // Same conversion routine (compared as addresses: at worst a false "different", which only converts twice).
+        if (a.Cols != b.Cols || (nint)_kernels.Quantizer(a.Type) != (nint)_kernels.Quantizer(b.Type)
+            || ActivationFormat.RowBytes(a.Type, a.Cols) != ActivationFormat.RowBytes(b.Type, b.Cols))
+        {
+            Multiply(a, x, xStride, tokens, ya, yaStride);
+            Multiply(b, x, xStride, tokens, yb, ybStride);
+            return;
+        }
+        long aStride = Convert(a.Name, a.Type, a.Cols, 1, x, 0, xStride, tokens);
+        Run(a.Data, a.Type, a.RowBytes, a.Rows, 1, a.Cols, aStride, tokens, ya, 0, yaStride);
+        Run(b.Data, b.Type, b.RowBytes, b.Rows, 1, b.Cols, aStride, tokens, yb, 0, ybStride);
+    }
+
+    /// <summary>Converts the input rows of every matrix into the scratch, in parallel when there are several rows (each
+    /// row on its own, so the bytes do not depend on the split); returns the converted row stride.</summary>
+    private long Convert(string name, GgmlType type, int cols, int count, float* x, int xHeadOffset, int xStride, int tokens)
+    {
+        long aStride = ActivationFormat.RowBytes(type, cols);
+        if ((long)count * tokens * aStride > _scratchBytes)
+            throw new InvalidOperationException($"{name}: {count} × {tokens} tokens × {cols} columns exceed the activation scratch of {_scratchBytes} bytes");
+        var job = new ConvertJob
+        {
+            Quantize = _kernels.Quantizer(type), X = x, XHeadOffset = xHeadOffset, XStride = xStride, Tokens = tokens, Cols = cols,
+            Dst = _scratch, RowBytes = aStride, Rows = count * tokens,
+        };
+        int threads = _pool?.ThreadCount ?? 1;
+        // A task converts at least ~16K values: below that, handing rows to other threads costs more than it saves.
+        job.PerTask = threads == 1 ? job.Rows : Math.Max(1, Math.Max(16384 / cols, (job.Rows + 4 * threads - 1) / (4 * threads)));
+        int tasks = (job.Rows + job.PerTask - 1) / job.PerTask;
+        if (tasks == 1) ConvertTask(&job, 0);
+        else _pool!.Run(&ConvertTask, &job, tasks);
+        return aStride;
+    }
+
+    private void Run(byte* w, GgmlType type, long rowBytes, int rows, int count, int cols, long aStride, int tokens, float* y, int yHeadOffset, int yStride)
+    {
         var job = new MatMulJob
         {
-            Dot = _kernels.Dot(w.Type), Tile4x4 = _kernels.Tiles4x4[(int)w.Type], W = w.Data, RowBytes = w.RowBytes, Rows = w.Rows,
-            Count = w.Count, Cols = cols, A = _scratch, ARowBytes = aStride, AMatrixStride = tokens * aStride, Tokens = tokens,
+            Dot = _kernels.Dot(type), Tile4x4 = _kernels.Tiles4x4[(int)type], W = w, RowBytes = rowBytes, Rows = rows,
+            Count = count, Cols = cols, A = _scratch, ARowBytes = aStride, AMatrixStride = tokens * aStride, Tokens = tokens,
             Y = y, YTokenStride = yStride, YMatrixStride = yHeadOffset,
         };
         MatMul.Run(_pool, &job);
+    }
+
+    private struct ConvertJob
+    {
+        public delegate*<float*, byte*, int, void> Quantize;
+        public float* X;
+        public int XHeadOffset, XStride, Tokens, Cols, Rows, PerTask;
+        public byte* Dst;
+        public long RowBytes;
+    }
+
+    private static void ConvertTask(void* context, int task)
+    {
+        ConvertJob* j = (ConvertJob*)context;
+        int r1 = Math.Min(j->Rows, (task + 1) * j->PerTask);
+        for (int r = task * j->PerTask; r < r1; r++)
+        {
+            int h = r / j->Tokens, t = r - h * j->Tokens; // scratch row r = h·tokens + t
+            j->Quantize(j->X + (long)h * j->XHeadOffset + (long)t * j->XStride, j->Dst + r * j->RowBytes, j->Cols);
+        }
     }
 
     public void Dispose() => NativeMemory.AlignedFree(_scratch);
