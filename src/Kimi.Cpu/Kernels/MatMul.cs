@@ -188,6 +188,128 @@ public sealed unsafe class MatMul : IDisposable
             }
         }
     }
+    /// <summary>
+    /// Runs a grouped product (ggml's mul_mat_id: the routed experts of a batch): each group is one weight matrix against
+    /// its own run of token rows. Work is split by cost (rows × (tokens + 1)) so a popular expert's rows spread over
+    /// several tasks while a group with one token stays whole; each (row, token) output is the same dot or tile as in
+    /// <see cref="Run"/>, so results do not depend on the grouping. <paramref name="taskStart"/> (groups + 1 entries) and
+    /// <paramref name="rowsPerTask"/> (groups) are the caller's scratch.
+    /// </summary>
+    internal static void RunGroups(WorkerPool? pool, GroupJob* job, int* taskStart, int* rowsPerTask)
+    {
+        int threads = pool?.ThreadCount ?? 1;
+        long total = 0;
+        int maxTokens = 1;
+        for (int g = 0; g < job->GroupCount; g++)
+        {
+            total += (long)job->Rows * (job->Groups[g].Tokens + 1);
+            maxTokens = Math.Max(maxTokens, job->Groups[g].Tokens);
+        }
+        long target = Math.Max(1, (total + threads * 8 - 1) / (threads * 8));
+        bool tiles = job->Tile4x4 != null;
+        taskStart[0] = 0;
+        for (int g = 0; g < job->GroupCount; g++)
+        {
+            int tokens = job->Groups[g].Tokens;
+            long rows = Math.Clamp(target / (tokens + 1), 1, job->Rows);
+            if (tokens > 1) rows = Math.Clamp(WeightTileBytes / job->RowBytes, 1, rows);
+            if (tiles && tokens >= 4) rows = Math.Min(job->Rows, (rows + 3) & ~3L);
+            rowsPerTask[g] = (int)rows;
+            taskStart[g + 1] = taskStart[g] + (int)((job->Rows + rows - 1) / rows);
+        }
+        job->TaskStart = taskStart;
+        job->RowsPerTask = rowsPerTask;
+        job->ActTile = (int)Math.Clamp(ActivationTileBytes / job->ARowBytes, 1, maxTokens);
+        if (tiles) job->ActTile = Math.Max(4, job->ActTile & ~3);
+        int tasks = taskStart[job->GroupCount];
+        if (pool is null || tasks == 1) for (int i = 0; i < tasks; i++) GroupTask(job, i);
+        else pool.Run(&GroupTask, job, tasks);
+    }
+
+    [SkipLocalsInit]
+    private static void GroupTask(void* context, int task)
+    {
+        GroupJob* j = (GroupJob*)context;
+        int lo = 0, hi = j->GroupCount - 1; // the group whose tasks include this one
+        while (lo < hi)
+        {
+            int mid = (lo + hi + 1) >> 1;
+            if (j->TaskStart[mid] <= task) lo = mid;
+            else hi = mid - 1;
+        }
+        int r0 = (task - j->TaskStart[lo]) * j->RowsPerTask[lo];
+        GroupRows(j, j->Groups + lo, r0, Math.Min(j->Rows, r0 + j->RowsPerTask[lo]));
+    }
+
+    /// <summary>Rows [r0, r1) of one group's matrix against its tokens: 4 × 4 tiles where there are 4 tokens, dots for the rest.</summary>
+    [SkipLocalsInit]
+    private static void GroupRows(GroupJob* j, MatMulGroup* grp, int r0, int r1)
+    {
+        byte** wp = stackalloc byte*[4];
+        byte** ap = stackalloc byte*[4];
+        float* o = stackalloc float[16];
+        int s = grp->TokenStart, e = s + grp->Tokens;
+        long rowBytes = j->RowBytes, aRowBytes = j->ARowBytes, yStride = j->YTokenStride;
+        bool tiles = j->Tile4x4 != null && grp->Tokens >= 4;
+        for (int t0 = s; t0 < e; t0 += j->ActTile)
+        {
+            int t1 = Math.Min(e, t0 + j->ActTile);
+            for (int r = r0; r < r1;)
+            {
+                int cnt = tiles ? Math.Min(4, r1 - r) : 1;
+                for (int i = 0; i < 4; i++) wp[i] = grp->W + (r + Math.Min(i, cnt - 1)) * rowBytes;
+                float* y = grp->Y + r;
+                int t = t0;
+                if (tiles)
+                    for (; t + 4 <= t1; t += 4)
+                    {
+                        for (int k = 0; k < 4; k++) ap[k] = j->A + j->ARow(t + k) * aRowBytes;
+                        j->Tile4x4(wp, ap, j->Cols, o);
+                        for (int i = 0; i < cnt; i++)
+                            for (int k = 0; k < 4; k++) y[(t + k) * yStride + i] = o[4 * i + k];
+                    }
+                for (; t < t1; t++)
+                {
+                    byte* a = j->A + j->ARow(t) * aRowBytes;
+                    for (int i = 0; i < cnt; i++) y[t * yStride + i] = j->Dot(wp[i], a, j->Cols);
+                }
+                r += cnt;
+            }
+        }
+    }
+}
+
+/// <summary>One matrix of a grouped product (<see cref="MatMul.RunGroups"/>): its weights and the job's token rows
+/// [TokenStart, TokenStart + Tokens) it multiplies; token row i's outputs go to <c>Y + i·YTokenStride</c>.</summary>
+internal unsafe struct MatMulGroup
+{
+    public byte* W;
+    public float* Y;
+    public int TokenStart, Tokens;
+}
+
+/// <summary>
+/// A grouped product for <see cref="MatMul.RunGroups"/>: <see cref="GroupCount"/> matrices of one type and shape, each
+/// against its own token rows; token row i reads activation row <c>ARows[i]</c> (or i when null) of A, already in the
+/// weight type's <see cref="ActivationFormat"/>.
+/// </summary>
+internal unsafe struct GroupJob
+{
+    public delegate*<byte*, byte*, int, float> Dot;
+    public delegate*<byte**, byte**, int, float*, void> Tile4x4;
+    public long RowBytes;
+    public int Rows, Cols;
+    public byte* A;
+    public long ARowBytes;
+    public int* ARows;
+    public long YTokenStride;
+    public MatMulGroup* Groups;
+    public int GroupCount;
+    // Set by MatMul.RunGroups.
+    public int* TaskStart, RowsPerTask;
+    public int ActTile;
+
+    public readonly long ARow(int i) => ARows == null ? i : ARows[i];
 }
 
 /// <summary>

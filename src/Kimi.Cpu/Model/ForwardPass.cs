@@ -1,6 +1,7 @@
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using Kimi.Cpu.Kernels;
 using Kimi.Cpu.Model.Attention;
 using Kimi.Cpu.Model.Moe;
 using Kimi.Cpu.Model.Ops;
@@ -28,8 +29,9 @@ internal sealed unsafe class ForwardPass : IDisposable, IWorkerTask
 
     private readonly int E, NH, KMla, Nope, RopeD, KvL, KvW, VH, QW, T;
     private readonly float* _x, _f, _h, _qa, _q, _kv, _rope, _qAtt, _lat, _kNew, _vNew, _kvb, _att, _out, _gate, _up;
-    private readonly float* _logitsR, _sel, _expW, _xe, _ye, _expOut, _shOut;
-    private readonly int* _expIds, _counts, _offsets, _lists;
+    private readonly float* _logitsR, _sel, _expW, _expOut, _shOut;
+    private readonly int* _expIds, _counts, _offsets, _lists, _tokenOf, _sortedPos;
+    private readonly MatMulGroup* _groups;
     private readonly float[] _embRow;
 
     // The token-range job being run by ForTokens (one at a time; the pool's Run blocks).
@@ -53,6 +55,7 @@ internal sealed unsafe class ForwardPass : IDisposable, IWorkerTask
         int ffMax = c.ExpertFeedForwardLength * Math.Max(1, c.ExpertSharedCount);
         for (int i = 0; i < Math.Min(c.LeadingDenseBlockCount, c.LayerCount); i++) ffMax = Math.Max(ffMax, c.FeedForwardLength[i]);
         int k = Math.Max(1, c.ExpertUsedCount), nExp = Math.Max(1, c.ExpertCount);
+        ffMax = Math.Max(ffMax, k * c.ExpertFeedForwardLength); // the routed experts' gate/up rows: one per (token, slot)
 
         _x = F((long)T * E); _f = F((long)T * E); _h = F((long)T * E); _out = F((long)T * E);
         _qa = F((long)T * Math.Max(1, c.QLoraRank));
@@ -74,9 +77,11 @@ internal sealed unsafe class ForwardPass : IDisposable, IWorkerTask
         _gate = F((long)T * ffMax); _up = F((long)T * ffMax);
         _logitsR = F((long)T * nExp); _sel = F(nExp);
         _expW = F((long)T * k);
-        _xe = F((long)T * E); _ye = F((long)T * E); _shOut = F((long)T * E);
+        _shOut = F((long)T * E);
         _expOut = F((long)T * k * E);
         _expIds = I((long)T * k); _lists = I((long)T * k); _counts = I(nExp); _offsets = I(nExp + 1);
+        _tokenOf = I((long)T * k); _sortedPos = I((long)T * k);
+        _groups = (MatMulGroup*)Block((long)sizeof(MatMulGroup) * 2 * nExp);
         _embRow = new float[E];
     }
 
@@ -271,11 +276,11 @@ internal sealed unsafe class ForwardPass : IDisposable, IWorkerTask
         int k = _c.ExpertUsedCount;
         float* o = _out + (long)t * E;
         float* w = _expW + t * k;
-        float* y0 = _expOut + (long)t * k * E;
-        TensorPrimitives.Multiply(new ReadOnlySpan<float>(y0, E), w[0], new Span<float>(o, E));
+        int* pos = _sortedPos + t * k; // slot j's output row (rows are in expert order)
+        TensorPrimitives.Multiply(new ReadOnlySpan<float>(_expOut + (long)pos[0] * E, E), w[0], new Span<float>(o, E));
         for (int j = 1; j < k; j++)
         {
-            float* yj = y0 + (long)j * E;
+            float* yj = _expOut + (long)pos[j] * E;
             float wj = w[j];
             int d = 0;
             for (; d + Vector256<float>.Count <= E; d += Vector256<float>.Count)
@@ -308,17 +313,36 @@ internal sealed unsafe class ForwardPass : IDisposable, IWorkerTask
         for (int e = 0; e < nExp; e++) _counts[e] = 0;
         for (int i = 0; i < n * k; i++) { int e = _expIds[i]; _lists[_offsets[e] + _counts[e]++] = i; } // token order
 
+        // Every chosen expert at once, as ggml's mul_mat_id: rows (token, slot) sorted by expert; gate and up of all experts
+        // in one job on one conversion of the n input rows, SwiGLU over all rows, then down in one job.
+        int m = n * k;
+        for (int i = 0; i < m; i++)
+        {
+            _tokenOf[i] = _lists[i] / k;
+            _sortedPos[_lists[i]] = i;
+        }
+        int groups = 0;
         for (int e = 0; e < nExp; e++)
         {
-            int cnt = _counts[e];
-            if (cnt == 0) continue;
-            int* list = _lists + _offsets[e];
-            for (int i = 0; i < cnt; i++)
-                Buffer.MemoryCopy(_h + (long)(list[i] / k) * E, _xe + (long)i * E, 4L * E, 4L * E);
-            Ffn(L.GateExps[e], L.UpExps[e], L.DownExps[e], _xe, cnt, _ye);
-            for (int i = 0; i < cnt; i++)
-                Buffer.MemoryCopy(_ye + (long)i * E, _expOut + (long)list[i] * E, 4L * E, 4L * E);
+            if (_counts[e] == 0) continue;
+            var grp = new MatMulGroup { W = L.GateExps[e].Data, Y = _gate, TokenStart = _offsets[e], Tokens = _counts[e] };
+            _groups[groups++] = grp;
         }
+        int ff = L.GateExps.Rows;
+        for (int g = 0; g < groups; g++)
+        {
+            var grp = _groups[g];
+            int e = _expIds[_lists[grp.TokenStart]];
+            _groups[groups + g] = grp with { W = L.UpExps[e].Data, Y = _up };
+        }
+        _mm.MultiplyGroups(L.GateExps, L.UpExps, _groups, groups, _h, E, n, _tokenOf, ff);
+        ForTokens(TokenStep.SwiGlu, m, ff);
+        for (int g = 0; g < groups; g++)
+        {
+            var grp = _groups[g];
+            _groups[g] = grp with { W = L.DownExps[_expIds[_lists[grp.TokenStart]]].Data, Y = _expOut };
+        }
+        _mm.MultiplyGroups(L.DownExps, default, _groups, groups, _gate, ff, m, null, E);
 
         ForTokens(TokenStep.MoeCombine, n);
 

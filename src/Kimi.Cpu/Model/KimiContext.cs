@@ -46,7 +46,8 @@ public sealed unsafe class KimiContext : IDisposable
             _cache = new KvCache(o.KvCacheType, maxSequences, c.LayerCount, contextLength, nh * c.KeyLengthMla, nh * c.VHeadDim);
             _attention = new CpuAttention(_cache, nh, c.KeyLengthMla, c.VHeadDim, c.KeyLengthMla, c.VHeadDim, c.KqScale, o.Attention, model.Pool);
         }
-        long perToken = Math.Max(model.Weights.MaxCols, (long)nh * Math.Max(c.KvLoraRank, c.QkNopeDim));
+        long perToken = Math.Max(Math.Max(model.Weights.MaxCols, (long)nh * Math.Max(c.KvLoraRank, c.QkNopeDim)),
+            (long)c.ExpertUsedCount * c.ExpertFeedForwardLength); // the routed experts' down input: one row per (token, slot)
         _matmul = new KernelMatMul(perToken, batchSize, model.Pool, model.Kernels);
         _pass = new ForwardPass(c, model.Weights, _matmul, _attention, batchSize, model.Pool);
         _length = new int[maxSequences];

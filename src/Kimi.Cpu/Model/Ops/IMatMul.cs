@@ -1,3 +1,5 @@
+using Kimi.Cpu.Kernels;
+
 namespace Kimi.Cpu.Model.Ops;
 
 /// <summary>
@@ -27,4 +29,14 @@ internal unsafe interface IMatMul
     /// (ggml converts it per product; the conversion is deterministic, so the bits are the same).
     /// </summary>
     void MultiplyPair(in WeightMatrix a, float* ya, int yaStride, in WeightMatrix b, float* yb, int ybStride, float* x, int xStride, int tokens);
+
+    /// <summary>
+    /// Routed experts (ggml's mul_mat_id): for each of <paramref name="count"/> groups — one matrix of
+    /// <paramref name="w"/>'s shape and type at <c>groups[g].W</c> and its token rows i in
+    /// [TokenStart, TokenStart + Tokens) — <c>groups[g].Y[i·yStride + r] = dot(row r, x row aRows[i])</c> (x row i when
+    /// <paramref name="aRows"/> is null). The <paramref name="xRows"/> input rows are converted once for all groups, and
+    /// all groups run as one job. With <paramref name="b"/> (the experts' up matrices next to the gate ones, groups
+    /// <c>count .. 2·count−1</c> of the array) both run on the one conversion.
+    /// </summary>
+    void MultiplyGroups(in WeightStack w, in WeightStack b, MatMulGroup* groups, int count, float* x, int xStride, int xRows, int* aRows, int yStride);
 }

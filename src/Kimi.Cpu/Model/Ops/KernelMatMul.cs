@@ -18,6 +18,8 @@ internal sealed unsafe class KernelMatMul : IMatMul, IDisposable
     private readonly WorkerPool? _pool;
     private readonly long _scratchBytes;
     private readonly byte* _scratch;
+    private int* _groupTasks; // MatMul.RunGroups' task table: groups + 1 starts, then rows per task per group
+    private int _groupCapacity;
 
     /// <param name="maxFloatsPerToken">most activation floats one token feeds into one call (widest input, or matrices × width for a stack)</param>
     /// <param name="maxTokens">most tokens of one call</param>
@@ -60,6 +62,37 @@ internal sealed unsafe class KernelMatMul : IMatMul, IDisposable
         long aStride = Convert(a.Name, a.Type, a.Cols, 1, x, 0, xStride, tokens);
         Run(a.Data, a.Type, a.RowBytes, a.Rows, 1, a.Cols, aStride, tokens, ya, 0, yaStride);
         Run(b.Data, b.Type, b.RowBytes, b.Rows, 1, b.Cols, aStride, tokens, yb, 0, ybStride);
+    }
+
+    public void MultiplyGroups(in WeightStack w, in WeightStack b, MatMulGroup* groups, int count, float* x, int xStride, int xRows, int* aRows, int yStride)
+    {
+        if (count <= 0 || xRows <= 0) return;
+        bool pair = !b.IsNull;
+        int all = pair ? 2 * count : count;
+        if (all > _groupCapacity)
+        {
+            NativeMemory.Free(_groupTasks);
+            _groupCapacity = Math.Max(all, 2 * _groupCapacity);
+            _groupTasks = (int*)NativeMemory.Alloc((nuint)(2 * _groupCapacity + 1), sizeof(int));
+        }
+        long aStride = Convert(w.Name, w.Type, w.Cols, 1, x, 0, xStride, xRows);
+        bool oneJob = pair && b.Type == w.Type && b.Cols == w.Cols && b.Rows == w.Rows;
+        RunGroups(w, groups, oneJob ? all : count, aStride, aRows, yStride);
+        if (!pair || oneJob) return;
+        if ((nint)_kernels.Quantizer(b.Type) != (nint)_kernels.Quantizer(w.Type) || b.Cols != w.Cols
+            || ActivationFormat.RowBytes(b.Type, b.Cols) != aStride)
+            aStride = Convert(b.Name, b.Type, b.Cols, 1, x, 0, xStride, xRows);
+        RunGroups(b, groups + count, count, aStride, aRows, yStride);
+    }
+
+    private void RunGroups(in WeightStack w, MatMulGroup* groups, int count, long aStride, int* aRows, int yStride)
+    {
+        var job = new GroupJob
+        {
+            Dot = _kernels.Dot(w.Type), Tile4x4 = _kernels.Tiles4x4[(int)w.Type], RowBytes = w.RowBytes, Rows = w.Rows, Cols = w.Cols,
+            A = _scratch, ARowBytes = aStride, ARows = aRows, YTokenStride = yStride, Groups = groups, GroupCount = count,
+        };
+        MatMul.RunGroups(_pool, &job, _groupTasks, _groupTasks + count + 1);
     }
 
     /// <summary>Converts the input rows of every matrix into the scratch, in parallel when there are several rows (each
@@ -114,5 +147,10 @@ internal sealed unsafe class KernelMatMul : IMatMul, IDisposable
         }
     }
 
-    public void Dispose() => NativeMemory.AlignedFree(_scratch);
+    public void Dispose()
+    {
+        NativeMemory.AlignedFree(_scratch);
+        NativeMemory.Free(_groupTasks);
+        _groupTasks = null;
+    }
 }
