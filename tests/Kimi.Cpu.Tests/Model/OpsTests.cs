@@ -176,6 +176,69 @@ public unsafe class OpsTests
         Assert.Contains(ya1, v => v != 0);
     }
 
+    /// <summary>
+    /// The routed experts' grouped product (mul_mat_id) equals one Multiply per expert over that expert's gathered rows,
+    /// bit for bit: groups of 1, 3, 4 and 9 tokens (dots, tiles and both), rows read by index, on a pool; gate and up of
+    /// one type as one job, of two types as two.
+    /// </summary>
+    [Theory]
+    [InlineData(GgmlType.Q4_0, GgmlType.Q4_0)]
+    [InlineData(GgmlType.Q8_0, GgmlType.Q8_0)]
+    [InlineData(GgmlType.Q4_K, GgmlType.Q6_K)]
+    [InlineData(GgmlType.IQ2_XXS, GgmlType.IQ2_XXS)]
+    public void GroupedExpertProductEqualsPerExpertProducts(GgmlType gateType, GgmlType upType)
+    {
+        const int cols = 256, rows = 10, experts = 5, inputs = 8;
+        int[] tokens = { 1, 3, 4, 9 }; // groups over experts 3, 0, 4, 1
+        int[] expertOf = { 3, 0, 4, 1 };
+        var rng = new Random(5);
+        byte[] Stack(GgmlType t)
+        {
+            long rb = GgmlTypeInfo.RowBytes(t, cols);
+            var wq = new byte[rb * rows * experts];
+            var wf = new float[cols];
+            var imatrix = Quantizer.RequiresImportance(t) ? Enumerable.Repeat(1f, cols).ToArray() : null;
+            for (int r = 0; r < rows * experts; r++)
+            {
+                for (int i = 0; i < cols; i++) wf[i] = (float)(rng.NextDouble() * 2 - 1);
+                Quantizer.QuantizeRow(t, wf, wq.AsSpan((int)(r * rb), (int)rb), imatrix);
+            }
+            return wq;
+        }
+        byte[] gq = Stack(gateType), uq = Stack(upType);
+        var x = new float[inputs * cols];
+        for (int i = 0; i < x.Length; i++) x[i] = (float)(rng.NextDouble() * 4 - 2);
+        int m = tokens.Sum();
+        var rowOf = new int[m];
+        for (int i = 0; i < m; i++) rowOf[i] = rng.Next(inputs);
+        var kernels = Kimi.Cpu.Kernels.KernelSet.Create(Kimi.Cpu.Kernels.KernelIsas.Default);
+        float[] g1 = new float[m * rows], u1 = new float[m * rows], g2 = new float[m * rows], u2 = new float[m * rows];
+        var gathered = new float[m * cols];
+        for (int i = 0; i < m; i++) Array.Copy(x, rowOf[i] * cols, gathered, i * cols, cols);
+        using var pool = new WorkerPool(3);
+        using var one = new KernelMatMul(cols, m, null, kernels);
+        using var grouped = new KernelMatMul(cols, m, pool, kernels);
+        fixed (byte* pg = gq, pu = uq) fixed (float* px = x, pgx = gathered, pg1 = g1, pu1 = u1, pg2 = g2, pu2 = u2) fixed (int* prow = rowOf)
+        {
+            var gate = new WeightStack("gate", pg, gateType, cols, rows, experts);
+            var up = new WeightStack("up", pu, upType, cols, rows, experts);
+            var groups = stackalloc Kimi.Cpu.Kernels.MatMulGroup[2 * tokens.Length];
+            int start = 0;
+            for (int g = 0; g < tokens.Length; g++)
+            {
+                one.Multiply(gate[expertOf[g]], pgx + start * cols, cols, tokens[g], pg1 + start * rows, rows);
+                one.Multiply(up[expertOf[g]], pgx + start * cols, cols, tokens[g], pu1 + start * rows, rows);
+                groups[g] = new Kimi.Cpu.Kernels.MatMulGroup { W = gate[expertOf[g]].Data, Y = pg2, TokenStart = start, Tokens = tokens[g] };
+                groups[tokens.Length + g] = new Kimi.Cpu.Kernels.MatMulGroup { W = up[expertOf[g]].Data, Y = pu2, TokenStart = start, Tokens = tokens[g] };
+                start += tokens[g];
+            }
+            grouped.MultiplyGroups(gate, up, groups, tokens.Length, px, cols, inputs, prow, rows);
+        }
+        Assert.Equal(g1, g2);
+        Assert.Equal(u1, u2);
+        Assert.Contains(g1, v => v != 0);
+    }
+
     private static unsafe void CheckAgainstReference(GgmlType type, int cols, int rows, int tokens, byte[] wq, long rb, float[] x, float[] y)
     {
 
