@@ -255,6 +255,16 @@ internal static unsafe class TileAvx2
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void Q4_0TileFinish(byte** w, byte** a, int nb, int b, Vector256<float>* s, Vector256<float>* c, float* y)
     {
+        if (b == nb) // no blocks past the last window (Kimi K2's 7168- and 2048-wide rows): Q4_0Finish's sums, 4 at a time
+        {
+            for (int r = 0; r < 4; r++)
+            {
+                int i = 4 * r;
+                Vector128<float> acc = Sum4(s[i] + s[16 + i], s[i + 1] + s[17 + i], s[i + 2] + s[18 + i], s[i + 3] + s[19 + i]);
+                (acc - Sum4(c[i], c[i + 1], c[i + 2], c[i + 3])).Store(y + i);
+            }
+            return;
+        }
         float* scratch = stackalloc float[16];
         for (int r = 0; r < 4; r++)
             for (int t = 0; t < 4; t++)
