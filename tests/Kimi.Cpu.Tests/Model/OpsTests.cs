@@ -143,19 +143,7 @@ public unsafe class OpsTests
     {
         const int cols = 512, rowsA = 7, rowsB = 9, tokens = 37;
         var rng = new Random(11);
-        byte[] Weights(GgmlType t, int rows)
-        {
-            long rb = GgmlTypeInfo.RowBytes(t, cols);
-            var wq = new byte[rb * rows];
-            var wf = new float[cols];
-            for (int r = 0; r < rows; r++)
-            {
-                for (int i = 0; i < cols; i++) wf[i] = (float)(rng.NextDouble() * 2 - 1);
-                Quantizer.QuantizeRow(t, wf, wq.AsSpan((int)(r * rb), (int)rb));
-            }
-            return wq;
-        }
-        byte[] qa = Weights(ta, rowsA), qb = Weights(tb, rowsB);
+        byte[] qa = RandomWeights(rng, ta, cols, rowsA), qb = RandomWeights(rng, tb, cols, rowsB);
         var x = new float[tokens * cols];
         for (int i = 0; i < x.Length; i++) x[i] = (float)(rng.NextDouble() * 4 - 2);
         var kernels = Kimi.Cpu.Kernels.KernelSet.Create(Kimi.Cpu.Kernels.KernelIsas.Default);
@@ -192,20 +180,7 @@ public unsafe class OpsTests
         int[] tokens = { 1, 3, 4, 9 }; // groups over experts 3, 0, 4, 1
         int[] expertOf = { 3, 0, 4, 1 };
         var rng = new Random(5);
-        byte[] Stack(GgmlType t)
-        {
-            long rb = GgmlTypeInfo.RowBytes(t, cols);
-            var wq = new byte[rb * rows * experts];
-            var wf = new float[cols];
-            var imatrix = Quantizer.RequiresImportance(t) ? Enumerable.Repeat(1f, cols).ToArray() : null;
-            for (int r = 0; r < rows * experts; r++)
-            {
-                for (int i = 0; i < cols; i++) wf[i] = (float)(rng.NextDouble() * 2 - 1);
-                Quantizer.QuantizeRow(t, wf, wq.AsSpan((int)(r * rb), (int)rb), imatrix);
-            }
-            return wq;
-        }
-        byte[] gq = Stack(gateType), uq = Stack(upType);
+        byte[] gq = RandomWeights(rng, gateType, cols, rows * experts), uq = RandomWeights(rng, upType, cols, rows * experts);
         var x = new float[inputs * cols];
         for (int i = 0; i < x.Length; i++) x[i] = (float)(rng.NextDouble() * 4 - 2);
         int m = tokens.Sum();
@@ -237,6 +212,22 @@ public unsafe class OpsTests
         Assert.Equal(g1, g2);
         Assert.Equal(u1, u2);
         Assert.Contains(g1, v => v != 0);
+    }
+
+    /// <summary>Rows of uniform random weights in [−1, 1) quantized to <paramref name="type"/> (a flat importance matrix
+    /// for the types that need one).</summary>
+    private static byte[] RandomWeights(Random rng, GgmlType type, int cols, int rows)
+    {
+        long rb = GgmlTypeInfo.RowBytes(type, cols);
+        var wq = new byte[rb * rows];
+        var wf = new float[cols];
+        var imatrix = Quantizer.RequiresImportance(type) ? Enumerable.Repeat(1f, cols).ToArray() : null;
+        for (int r = 0; r < rows; r++)
+        {
+            for (int i = 0; i < cols; i++) wf[i] = (float)(rng.NextDouble() * 2 - 1);
+            Quantizer.QuantizeRow(type, wf, wq.AsSpan((int)(r * rb), (int)rb), imatrix);
+        }
+        return wq;
     }
 
     private static unsafe void CheckAgainstReference(GgmlType type, int cols, int rows, int tokens, byte[] wq, long rb, float[] x, float[] y)
