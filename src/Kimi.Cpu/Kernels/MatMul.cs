@@ -190,8 +190,8 @@ public sealed unsafe class MatMul : IDisposable
     }
     /// <summary>
     /// Runs a grouped product (ggml's mul_mat_id: the routed experts of a batch): each group is one weight matrix against
-    /// its own run of token rows. Work is split by cost (rows × (tokens + 1)) so a popular expert's rows spread over
-    /// several tasks while a group with one token stays whole; each (row, token) output is the same dot or tile as in
+    /// its own run of token rows. Tasks are cut to about equal cost (rows × (tokens + 1)), so a popular expert's rows spread
+    /// over many tasks and a lightly used expert's over few; each (row, token) output is the same dot or tile as in
     /// <see cref="Run"/>, so results do not depend on the grouping. <paramref name="taskStart"/> (groups + 1 entries) and
     /// <paramref name="rowsPerTask"/> (groups) are the caller's scratch.
     /// </summary>

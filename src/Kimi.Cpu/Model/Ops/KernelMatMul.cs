@@ -8,8 +8,8 @@ namespace Kimi.Cpu.Model.Ops;
 /// <summary>
 /// The forward pass's <see cref="IMatMul"/> on the ISA-dispatched kernels of <see cref="KernelSet"/>: the activation is
 /// converted once per call to the weight type's vec_dot format (into this object's scratch, all matrices of a stack at
-/// once, once for both products of a pair; rows split over the pool when there are several), then <see cref="MatMul.Run"/> — the library's one row-split driver — spreads output rows over the model's
-/// <see cref="WorkerPool"/>; every weight row is read once per call and dotted with all tokens of the batch. Every weight
+/// once, once for both products of a pair; rows split over the pool when there are several), then
+/// <see cref="MatMul.Run"/> — the library's one row-split driver — spreads output rows over the model's <see cref="WorkerPool"/>; every weight row is read once per call and dotted with all tokens of the batch. Every weight
 /// type the model accepts has a dot kernel (at least the scalar reference), so there is no dequantize-a-row fallback.
 /// </summary>
 internal sealed unsafe class KernelMatMul : IMatMul, IDisposable
@@ -51,9 +51,7 @@ internal sealed unsafe class KernelMatMul : IMatMul, IDisposable
     public void MultiplyPair(in WeightMatrix a, float* ya, int yaStride, in WeightMatrix b, float* yb, int ybStride, float* x, int xStride, int tokens)
     {
         if (tokens <= 0) return;
-        // Same conversion routine (compared as addresses: at worst a false "different", which only converts twice).
-        if (a.Cols != b.Cols || (nint)_kernels.Quantizer(a.Type) != (nint)_kernels.Quantizer(b.Type)
-            || ActivationFormat.RowBytes(a.Type, a.Cols) != ActivationFormat.RowBytes(b.Type, b.Cols))
+        if (!SameConversion(a.Type, a.Cols, b.Type, b.Cols))
         {
             Multiply(a, x, xStride, tokens, ya, yaStride);
             Multiply(b, x, xStride, tokens, yb, ybStride);
@@ -79,11 +77,15 @@ internal sealed unsafe class KernelMatMul : IMatMul, IDisposable
         bool oneJob = pair && b.Type == w.Type && b.Cols == w.Cols && b.Rows == w.Rows;
         RunGroups(w, groups, oneJob ? all : count, aStride, aRows, yStride);
         if (!pair || oneJob) return;
-        if ((nint)_kernels.Quantizer(b.Type) != (nint)_kernels.Quantizer(w.Type) || b.Cols != w.Cols
-            || ActivationFormat.RowBytes(b.Type, b.Cols) != aStride)
-            aStride = Convert(b.Name, b.Type, b.Cols, 1, x, 0, xStride, xRows);
+        if (!SameConversion(w.Type, w.Cols, b.Type, b.Cols)) aStride = Convert(b.Name, b.Type, b.Cols, 1, x, 0, xStride, xRows);
         RunGroups(b, groups + count, count, aStride, aRows, yStride);
     }
+
+    /// <summary>True when inputs for weights of types a and b are converted by the same routine into the same bytes
+    /// (routines compared as addresses: at worst a false "different", which only converts twice).</summary>
+    private bool SameConversion(GgmlType a, int colsA, GgmlType b, int colsB) =>
+        colsA == colsB && (nint)_kernels.Quantizer(a) == (nint)_kernels.Quantizer(b)
+        && ActivationFormat.RowBytes(a, colsA) == ActivationFormat.RowBytes(b, colsB);
 
     private void RunGroups(in WeightStack w, MatMulGroup* groups, int count, long aStride, int* aRows, int yStride)
     {
