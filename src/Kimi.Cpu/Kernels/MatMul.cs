@@ -79,7 +79,7 @@ public sealed unsafe class MatMul : IDisposable
 
         var job = new MatMulJob
         {
-            Dot = Kernels.Dot(type), Tile4x4 = Kernels.Tiles4x4[(int)type], W = w, RowBytes = rowBytes, Rows = rows, Count = 1, Cols = cols,
+            Tiles = TileKernels.For(Kernels, type, cols), W = w, RowBytes = rowBytes, Rows = rows, Count = 1,
             A = xq.Data, ARowBytes = xq.RowBytes, Tokens = n, Y = null, YTokenStride = rows,
         };
         fixed (float* py = y)
@@ -119,7 +119,7 @@ public sealed unsafe class MatMul : IDisposable
         // Enough tasks per thread that a thread descheduled on a busy machine does not hold up the rest.
         long perTask = Math.Max(1, (total + threads * 8 - 1) / (threads * 8));
         if (job->Tokens > 1) perTask = Math.Clamp(WeightTileBytes / job->RowBytes, 1, perTask);
-        bool tiled = job->Tile4x4 != null && job->Tokens >= 4;
+        bool tiled = job->Tiles.Tile4x4 != null && job->Tokens >= 4;
         if (tiled) perTask = (perTask + 3) & ~3L; // whole 4-row groups
         job->RowsPerTask = (int)perTask;
         job->ActTile = (int)Math.Clamp(ActivationTileBytes / job->ARowBytes, 1, job->Tokens);
@@ -137,7 +137,7 @@ public sealed unsafe class MatMul : IDisposable
     {
         MatMulJob j = *(MatMulJob*)context;
         long g0 = (long)task * j.RowsPerTask, g1 = Math.Min((long)j.Rows * j.Count, g0 + j.RowsPerTask);
-        if (j.Tile4x4 != null && j.Tokens >= 4)
+        if (j.Tiles.Tile4x4 != null && j.Tokens >= 4)
         {
             RunTiles(ref j, g0, g1);
             return;
@@ -150,7 +150,7 @@ public sealed unsafe class MatMul : IDisposable
                 long h = g / j.Rows;
                 byte* wr = j.W + g * j.RowBytes, a = j.A + h * j.AMatrixStride;
                 float* y = j.Y + h * j.YMatrixStride + (g - h * j.Rows);
-                for (int t = t0; t < t1; t++) y[t * j.YTokenStride] = j.Dot(wr, a + t * j.ARowBytes, j.Cols);
+                for (int t = t0; t < t1; t++) y[t * j.YTokenStride] = j.Tiles.Dot(wr, a + t * j.ARowBytes, j.Tiles.Cols);
             }
         }
     }
@@ -161,8 +161,7 @@ public sealed unsafe class MatMul : IDisposable
     private static void RunTiles(ref MatMulJob j, long g0, long g1)
     {
         byte** wp = stackalloc byte*[4];
-        byte** ap = stackalloc byte*[4];
-        float* o = stackalloc float[16];
+        float* rs = stackalloc float[j.Tiles.ScaleBuffer];
         for (int t0 = 0; t0 < j.Tokens; t0 += j.ActTile)
         {
             int t1 = Math.Min(j.Tokens, t0 + j.ActTile);
@@ -172,22 +171,46 @@ public sealed unsafe class MatMul : IDisposable
                 int r = (int)(g - h * j.Rows);
                 int cnt = (int)Math.Min(Math.Min(4, g1 - g), j.Rows - r);
                 for (int i = 0; i < 4; i++) wp[i] = j.W + (g + Math.Min(i, cnt - 1)) * j.RowBytes;
-                byte* a = j.A + h * j.AMatrixStride;
-                float* y = j.Y + h * j.YMatrixStride + r;
-                int t = t0;
-                for (; t + 4 <= t1; t += 4)
-                {
-                    for (int k = 0; k < 4; k++) ap[k] = a + (t + k) * j.ARowBytes;
-                    j.Tile4x4(wp, ap, j.Cols, o);
-                    for (int i = 0; i < cnt; i++)
-                        for (int k = 0; k < 4; k++) y[(t + k) * j.YTokenStride + i] = o[4 * i + k];
-                }
-                for (; t < t1; t++)
-                    for (int i = 0; i < cnt; i++) y[t * j.YTokenStride + i] = j.Dot(wp[i], a + t * j.ARowBytes, j.Cols);
+                RowGroup(in j.Tiles, wp, cnt, j.A + h * j.AMatrixStride, null, j.ARowBytes, t0, t1, true, j.Y + h * j.YMatrixStride + r, j.YTokenStride, rs);
                 g += cnt;
             }
         }
     }
+
+    /// <summary>
+    /// <paramref name="cnt"/> weight rows (wp[0..4), the last repeated when cnt &lt; 4) against tokens [t0, t1) — token i's
+    /// activation row at <c>a + (aRows?[i] ?? i)·aRowBytes</c>, its outputs at <c>y + i·yStride</c> — in 4 × 4 tiles
+    /// where <paramref name="tiles"/> allows (with a scaled tile, the rows' block scales converted into rs once for all
+    /// the token groups), dots for the rest.
+    /// </summary>
+    [SkipLocalsInit]
+    private static void RowGroup(in TileKernels k, byte** wp, int cnt, byte* a, int* aRows, long aRowBytes, int t0, int t1, bool tiles,
+        float* y, long yStride, float* rs)
+    {
+        byte** ap = stackalloc byte*[4];
+        float* o = stackalloc float[16];
+        int t = t0;
+        if (tiles && k.Tile4x4 != null && t1 - t0 >= 4)
+        {
+            bool scaled = k.ScaledTile4x4 != null && k.ScaleBuffer > 0 && t1 - t0 >= 8; // one tile call does not repay the conversion
+            if (scaled)
+                for (int i = 0; i < 4; i++) k.RowScales(wp[i], k.ScaleBlocks, rs + i * k.ScaleBlocks);
+            for (; t + 4 <= t1; t += 4)
+            {
+                for (int q = 0; q < 4; q++) ap[q] = a + (aRows == null ? t + q : aRows[t + q]) * aRowBytes;
+                if (scaled) k.ScaledTile4x4(wp, ap, k.Cols, o, rs);
+                else k.Tile4x4(wp, ap, k.Cols, o);
+                for (int i = 0; i < cnt; i++)
+                    for (int q = 0; q < 4; q++) y[(t + q) * yStride + i] = o[4 * i + q];
+            }
+        }
+        for (; t < t1; t++)
+        {
+            byte* at = a + (aRows == null ? t : aRows[t]) * aRowBytes;
+            for (int i = 0; i < cnt; i++) y[t * yStride + i] = k.Dot(wp[i], at, k.Cols);
+        }
+    }
+
     /// <summary>
     /// Runs a grouped product (ggml's mul_mat_id: the routed experts of a batch): each group is one weight matrix against
     /// its own run of token rows. Tasks are cut to about equal cost (rows × (tokens + 1)), so a popular expert's rows spread
@@ -206,7 +229,7 @@ public sealed unsafe class MatMul : IDisposable
             maxTokens = Math.Max(maxTokens, job->Groups[g].Tokens);
         }
         long target = Math.Max(1, (total + threads * 8 - 1) / (threads * 8));
-        bool tiles = job->Tile4x4 != null;
+        bool tiles = job->Tiles.Tile4x4 != null;
         taskStart[0] = 0;
         for (int g = 0; g < job->GroupCount; g++)
         {
@@ -246,36 +269,50 @@ public sealed unsafe class MatMul : IDisposable
     private static void GroupRows(GroupJob* j, MatMulGroup* grp, int r0, int r1)
     {
         byte** wp = stackalloc byte*[4];
-        byte** ap = stackalloc byte*[4];
-        float* o = stackalloc float[16];
+        float* rs = stackalloc float[j->Tiles.ScaleBuffer];
         int s = grp->TokenStart, e = s + grp->Tokens;
-        long rowBytes = j->RowBytes, aRowBytes = j->ARowBytes, yStride = j->YTokenStride;
-        bool tiles = j->Tile4x4 != null && grp->Tokens >= 4;
+        bool tiles = j->Tiles.Tile4x4 != null && grp->Tokens >= 4;
         for (int t0 = s; t0 < e; t0 += j->ActTile)
         {
             int t1 = Math.Min(e, t0 + j->ActTile);
             for (int r = r0; r < r1;)
             {
                 int cnt = tiles ? Math.Min(4, r1 - r) : 1;
-                for (int i = 0; i < 4; i++) wp[i] = grp->W + (r + Math.Min(i, cnt - 1)) * rowBytes;
-                float* y = grp->Y + r;
-                int t = t0;
-                if (tiles)
-                    for (; t + 4 <= t1; t += 4)
-                    {
-                        for (int k = 0; k < 4; k++) ap[k] = j->A + j->ARow(t + k) * aRowBytes;
-                        j->Tile4x4(wp, ap, j->Cols, o);
-                        for (int i = 0; i < cnt; i++)
-                            for (int k = 0; k < 4; k++) y[(t + k) * yStride + i] = o[4 * i + k];
-                    }
-                for (; t < t1; t++)
-                {
-                    byte* a = j->A + j->ARow(t) * aRowBytes;
-                    for (int i = 0; i < cnt; i++) y[t * yStride + i] = j->Dot(wp[i], a, j->Cols);
-                }
+                for (int i = 0; i < 4; i++) wp[i] = grp->W + (r + Math.Min(i, cnt - 1)) * j->RowBytes;
+                RowGroup(in j->Tiles, wp, cnt, j->A, j->ARows, j->ARowBytes, t0, t1, tiles, grp->Y + r, j->YTokenStride, rs);
                 r += cnt;
             }
         }
+    }
+}
+
+/// <summary>
+/// The kernels of one product for the drivers: the dot, the optional 4 × 4 tile, and the optional tile that takes its
+/// rows' block scales in fp32 (<see cref="KernelSet.ScaledTiles4x4"/>) with the function that converts them.
+/// </summary>
+internal unsafe struct TileKernels
+{
+    public delegate*<byte*, byte*, int, float> Dot;
+    public delegate*<byte**, byte**, int, float*, void> Tile4x4;
+    public delegate*<byte**, byte**, int, float*, float*, void> ScaledTile4x4;
+    public delegate*<byte*, int, float*, void> RowScales;
+    public int Cols;
+    /// <summary>Block scales per row, and the floats a driver sets aside for 4 rows of them (0: no scaled tile, or rows
+    /// too wide for a stack buffer).</summary>
+    public int ScaleBlocks, ScaleBuffer;
+
+    public static TileKernels For(KernelSet kernels, GgmlType type, int cols)
+    {
+        var k = new TileKernels { Dot = kernels.Dot(type), Tile4x4 = kernels.Tiles4x4[(int)type], Cols = cols };
+        int blocks = cols / (int)GgmlTypeInfo.BlockSize(type);
+        if (kernels.ScaledTiles4x4[(int)type] != null && blocks <= 4096)
+        {
+            k.ScaledTile4x4 = kernels.ScaledTiles4x4[(int)type];
+            k.RowScales = kernels.RowScales[(int)type];
+            k.ScaleBlocks = blocks;
+            k.ScaleBuffer = 4 * blocks;
+        }
+        return k;
     }
 }
 
@@ -295,10 +332,9 @@ internal unsafe struct MatMulGroup
 /// </summary>
 internal unsafe struct GroupJob
 {
-    public delegate*<byte*, byte*, int, float> Dot;
-    public delegate*<byte**, byte**, int, float*, void> Tile4x4;
+    public TileKernels Tiles;
     public long RowBytes;
-    public int Rows, Cols;
+    public int Rows;
     public byte* A;
     public long ARowBytes;
     public int* ARows;
@@ -308,24 +344,22 @@ internal unsafe struct GroupJob
     // Set by MatMul.RunGroups.
     public int* TaskStart, RowsPerTask;
     public int ActTile;
-
-    public readonly long ARow(int i) => ARows == null ? i : ARows[i];
 }
 
 /// <summary>
-/// One product for <see cref="MatMul.Run"/>: <see cref="Count"/> weight matrices of <see cref="Rows"/> × <see cref="Cols"/>
+/// One product for <see cref="MatMul.Run"/>: <see cref="Count"/> weight matrices of <see cref="Rows"/> × <c>Tiles.Cols</c>
 /// stored back to back (matrix h, row r at <c>W + (h·Rows + r)·RowBytes</c>), each against its own activation rows
 /// (<c>A + h·AMatrixStride + t·ARowBytes</c>, already in the weight type's <see cref="ActivationFormat"/>):
 /// <c>Y[h·YMatrixStride + t·YTokenStride + r] = Dot(W row, A row t)</c> for t &lt; <see cref="Tokens"/>.
 /// </summary>
 internal unsafe struct MatMulJob
 {
-    public delegate*<byte*, byte*, int, float> Dot;
-    /// <summary>Optional register-blocked kernel (<see cref="KernelSet.Tiles4x4"/>) for batches of 4 tokens or more.</summary>
-    public delegate*<byte**, byte**, int, float*, void> Tile4x4;
+    /// <summary>The dot, and the optional register-blocked kernels (<see cref="KernelSet.Tiles4x4"/>) for batches of 4
+    /// tokens or more.</summary>
+    public TileKernels Tiles;
     public byte* W;
     public long RowBytes;
-    public int Rows, Count, Cols;
+    public int Rows, Count;
     public byte* A;
     public long ARowBytes, AMatrixStride;
     public int Tokens;

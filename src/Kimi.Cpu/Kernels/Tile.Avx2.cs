@@ -38,21 +38,30 @@ internal static unsafe class TileAvx2
     private static Vector256<sbyte> Q(byte* block) => Vector256.Load((sbyte*)(block + 2));
 
     /// <summary>
-    /// Products of the Q8_0 weight scales of the window of blocks at w (8 blocks when <paramref name="whole"/>, else 4,
-    /// from the table) with each of <paramref name="tokens"/> activations' scales (d[t] + b), into ps[8·t ..). The
-    /// products are the same IEEE products whichever path computes them.
+    /// Products of the Q8_0 weight scales of the window of blocks at w (8 blocks when <paramref name="whole"/>, else 4)
+    /// with each of <paramref name="tokens"/> activations' scales (d[t] + b), into ps[8·t ..); the weight scales from
+    /// <paramref name="rs"/> (fp32, already converted) when not null, else picked from the blocks. The products are the
+    /// same IEEE products whichever path computes them (every fp16 → fp32 conversion here is exact).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void WindowScales(byte* w, bool whole, float** d, int b, int tokens, float* ps)
+    private static void WindowScales(byte* w, float* rs, bool whole, float** d, int b, int tokens, float* ps)
     {
         if (whole)
         {
-            Vector256<float> sv = Fp16.Scales8Q8_0(w);
+            Vector256<float> sv = rs != null ? Vector256.Load(rs) : Fp16.Scales8Q8_0(w);
             for (int t = 0; t < tokens; t++) (sv * Vector256.Load(d[t] + b)).Store(ps + 8 * t);
             return;
         }
-        Vector128<float> f = Vector128.Create(Fp16.Load(w), Fp16.Load(w + 34), Fp16.Load(w + 68), Fp16.Load(w + 102));
+        Vector128<float> f = rs != null ? Vector128.Load(rs) : Vector128.Create(Fp16.Load(w), Fp16.Load(w + 34), Fp16.Load(w + 68), Fp16.Load(w + 102));
         for (int t = 0; t < tokens; t++) (f * Vector128.Load(d[t] + b)).Store(ps + 8 * t);
+    }
+
+    /// <summary>A Q8_0 row's <paramref name="blocks"/> scales as fp32 (for <see cref="Q8_0x4x4Scaled"/>).</summary>
+    public static void Q8_0RowScales(byte* w, int blocks, float* dst)
+    {
+        int b = 0;
+        for (; b + 8 <= blocks; b += 8) Fp16.Scales8Q8_0(w + 34L * b).Store(dst + b);
+        for (; b < blocks; b++) dst[b] = Fp16.Load(w + 34L * b);
     }
 
     // ---- Q4_0: two blocks per register, against the activation's pair copy (ActivationFormat.Q8_0Pairs) ----
@@ -386,7 +395,14 @@ internal static unsafe class TileAvx2
     }
 
     /// <summary>4 Q8_0 rows × 4 tokens (<c>y[4·r + t]</c>), each pair with exactly the arithmetic of <see cref="Q8_0"/>.</summary>
-    public static void Q8_0x4x4(byte** w, byte** a, int n, float* y)
+    public static void Q8_0x4x4(byte** w, byte** a, int n, float* y) => Q8_0Tile(w, a, n, y, null);
+
+    /// <summary><see cref="Q8_0x4x4"/> with the rows' block scales already converted (<c>rs[r·n/32 + b]</c>, from
+    /// <see cref="Q8_0RowScales"/>): a batch's driver converts them once per row group instead of once per 4 tokens.</summary>
+    public static void Q8_0x4x4Scaled(byte** w, byte** a, int n, float* y, float* rs) => Q8_0Tile(w, a, n, y, rs);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Q8_0Tile(byte** w, byte** a, int n, float* y, float* rs)
     {
         int nb = n / 32;
         float* ps = stackalloc float[128]; // [row][token][8]: the window's scale products
@@ -403,7 +419,7 @@ internal static unsafe class TileAvx2
             if ((b & 7) == 0)
             {
                 bool whole = b + 8 <= nb;
-                for (int r = 0; r < 4; r++) WindowScales(w[r] + o, whole, d, b, 4, ps + 32 * r);
+                for (int r = 0; r < 4; r++) WindowScales(w[r] + o, rs == null ? null : rs + r * nb + b, whole, d, b, 4, ps + 32 * r);
             }
             byte* at0 = a0 + o, at1 = a1 + o, at2 = a2 + o, at3 = a3 + o;
             float* p = ps + (b & 4);

@@ -25,7 +25,7 @@ public unsafe class MatMulTests
     {
         var rng = new Random(3 + (int)type);
         int cols = GgmlTypeInfo.BlockSize(type) == 256 ? 512 : 288;
-        const int rows = 37, n = 5;
+        const int rows = 37, n = 13; // 13 tokens: tiles that take converted row scales (8+ tokens), plain tiles, a dot
         long stride = GgmlTypeInfo.RowBytes(type, cols) + 6;
         byte[] w = Matrix(rng, type, rows, cols, stride);
         float[] x = KernelTestData.Activations(rng, n * cols);

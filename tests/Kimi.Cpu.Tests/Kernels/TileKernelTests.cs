@@ -124,4 +124,31 @@ public unsafe class TileKernelTests
             GC.KeepAlive(rows);
         }
     }
+
+    /// <summary>A tile that takes its rows' block scales already converted (<see cref="KernelSet.ScaledTiles4x4"/>, fed by
+    /// <see cref="KernelSet.RowScales"/>) gives the plain tile's bits, for every block count up to three whole windows.</summary>
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void ScaledTileEqualsTheTileBitForBit(GgmlType type, KernelIsa isa)
+    {
+        KernelSet k = KernelSet.Create(isa);
+        if (k.ScaledTiles4x4[(int)type] == null) return; // only some types have one
+        var rng = new Random(29 + (int)type);
+        byte** wp = stackalloc byte*[4];
+        byte** ap = stackalloc byte*[4];
+        float* y = stackalloc float[16];
+        float* ys = stackalloc float[16];
+        float* rs = stackalloc float[4 * 24];
+        int block = (int)GgmlTypeInfo.BlockSize(type);
+        for (int nb = 1; nb <= 24; nb++)
+        {
+            int cols = block * nb;
+            var rows = RunTile(k, type, cols, rng, wp, ap, y);
+            for (int r = 0; r < 4; r++) k.RowScales[(int)type](wp[r], nb, rs + r * nb);
+            k.ScaledTiles4x4[(int)type](wp, ap, cols, ys, rs);
+            for (int i = 0; i < 16; i++)
+                Assert.True(BitConverter.SingleToInt32Bits(y[i]) == BitConverter.SingleToInt32Bits(ys[i]), $"{type} {isa} blocks={nb} output {i}: {ys[i]} vs {y[i]}");
+            GC.KeepAlive(rows);
+        }
+    }
 }

@@ -91,7 +91,7 @@ internal sealed unsafe class KernelMatMul : IMatMul, IDisposable
     {
         var job = new GroupJob
         {
-            Dot = _kernels.Dot(w.Type), Tile4x4 = _kernels.Tiles4x4[(int)w.Type], RowBytes = w.RowBytes, Rows = w.Rows, Cols = w.Cols,
+            Tiles = TileKernels.For(_kernels, w.Type, w.Cols), RowBytes = w.RowBytes, Rows = w.Rows,
             A = _scratch, ARowBytes = aStride, ARows = aRows, YTokenStride = yStride, Groups = groups, GroupCount = count,
         };
         MatMul.RunGroups(_pool, &job, _groupTasks, _groupTasks + count + 1);
@@ -122,8 +122,7 @@ internal sealed unsafe class KernelMatMul : IMatMul, IDisposable
     {
         var job = new MatMulJob
         {
-            Dot = _kernels.Dot(type), Tile4x4 = _kernels.Tiles4x4[(int)type], W = w, RowBytes = rowBytes, Rows = rows,
-            Count = count, Cols = cols, A = _scratch, ARowBytes = aStride, AMatrixStride = tokens * aStride, Tokens = tokens,
+            Tiles = TileKernels.For(_kernels, type, cols), W = w, RowBytes = rowBytes, Rows = rows, Count = count, A = _scratch, ARowBytes = aStride, AMatrixStride = tokens * aStride, Tokens = tokens,
             Y = y, YTokenStride = yStride, YMatrixStride = yHeadOffset,
         };
         MatMul.Run(_pool, &job);
