@@ -102,6 +102,51 @@ public unsafe class Fp16RoundTests
             }
     }
 
+    /// <summary>
+    /// The fast loops (every lane a normal half that stays finite, so the rounding alone runs): whole rows inside the
+    /// normal range, with exact ties and values just under the 65520 overflow edge, through the 16-, 8- and 4-lane loops
+    /// and the scalar tail, for RoundToHalf and both MadRoundHalf forms.
+    /// </summary>
+    [Fact]
+    public void FastLoopsMatchHalfConversionInTheNormalRange()
+    {
+        var rng = new Random(13);
+        float Normal()
+        {
+            int kind = rng.Next(8);
+            uint e = (uint)rng.Next(0x71, 0x8F) << 23, m = (uint)rng.Next(1 << 23), sign = (uint)rng.Next(2) << 31;
+            if (kind == 0) m = ((uint)rng.Next(1 << 10) << 13) | 0x1000; // an exact tie
+            if (kind == 1) return BitConverter.UInt32BitsToSingle(sign | (0x477FE000u + (uint)rng.Next(0x1000))); // just under 65520
+            return BitConverter.UInt32BitsToSingle(sign | e | m);
+        }
+        foreach (int n in new[] { 16, 29, 512, 515 })
+            for (int rep = 0; rep < 100; rep++)
+            {
+                var x = new float[n];
+                for (int i = 0; i < n; i++) x[i] = Normal();
+                var y = (float[])x.Clone();
+                fixed (float* py = y) Fp16.RoundToHalf(py, n);
+                for (int i = 0; i < n; i++) AssertSame(x[i], (float)(Half)x[i], y[i]);
+
+                // acc + v·s stays normal: acc normal, v·s small against it
+                var v = new float[n];
+                var vh = new Half[n];
+                for (int i = 0; i < n; i++) { vh[i] = (Half)(float)(rng.NextDouble() * 2 - 1); v[i] = (float)vh[i]; }
+                var acc = new float[n];
+                for (int i = 0; i < n; i++) acc[i] = (float)(Half)x[i];
+                for (int i = 0; i < n; i++) if (Math.Abs(acc[i]) > 60000) acc[i] = 1000;
+                float s = (float)Math.Pow(2, -16);
+                var expected = new float[n];
+                for (int i = 0; i < n; i++) expected[i] = (float)(Half)MathF.FusedMultiplyAdd(v[i], s, acc[i]);
+                var got = (float[])acc.Clone();
+                fixed (float* pg = got) fixed (Half* pv = vh) Fp16.MadRoundHalf(pg, (byte*)pv, s, n);
+                for (int i = 0; i < n; i++) AssertSame(acc[i], expected[i], got[i]);
+                var fromF32 = (float[])acc.Clone();
+                fixed (float* pg = fromF32) Fp16.MadRoundHalf(pg, v, s, n);
+                for (int i = 0; i < n; i++) AssertSame(acc[i], expected[i], fromF32[i]);
+            }
+    }
+
     [Fact]
     public void DotHalfIsTheF32DotOfTheConvertedRow()
     {
