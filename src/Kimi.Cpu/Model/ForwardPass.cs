@@ -30,7 +30,7 @@ internal sealed unsafe class ForwardPass : IDisposable, IWorkerTask
     private readonly int E, NH, KMla, Nope, RopeD, KvL, KvW, VH, QW, T;
     private readonly float* _x, _f, _h, _qa, _q, _kv, _rope, _qAtt, _lat, _kNew, _vNew, _kvb, _att, _out, _gate, _up;
     private readonly float* _logitsR, _sel, _expW, _expOut, _shOut;
-    private readonly int* _expIds, _counts, _offsets, _lists, _tokenOf, _sortedPos;
+    private readonly int* _expIds, _counts, _offsets, _lists, _tokenOf, _sortedPos, _groupExpert;
     private readonly MatMulGroup* _groups;
     private readonly float[] _embRow;
 
@@ -39,7 +39,7 @@ internal sealed unsafe class ForwardPass : IDisposable, IWorkerTask
     private int _stepTokens, _stepPerTask, _stepWidth;
     private LayerWeights? _stepLayer;
 
-    private enum TokenStep { AttnNorm, QaNorm, KvRope, QPeCopy, FfnInput, SwiGlu, MoeCombine, Residual, OutputNorm }
+    private enum TokenStep { AttnNorm, QaNorm, KvRope, QPeCopy, FfnInput, SwiGlu, MoeCombine, AddShared, Residual, OutputNorm }
 
     public ForwardPass(KimiConfig c, KimiWeights w, IMatMul mm, IAttention attn, int maxTokens, WorkerPool? pool = null)
     {
@@ -80,7 +80,7 @@ internal sealed unsafe class ForwardPass : IDisposable, IWorkerTask
         _shOut = F((long)T * E);
         _expOut = F((long)T * k * E);
         _expIds = I((long)T * k); _lists = I((long)T * k); _counts = I(nExp); _offsets = I(nExp + 1);
-        _tokenOf = I((long)T * k); _sortedPos = I((long)T * k);
+        _tokenOf = I((long)T * k); _sortedPos = I((long)T * k); _groupExpert = I(nExp);
         _groups = (MatMulGroup*)Block((long)sizeof(MatMulGroup) * 2 * nExp);
         _embRow = new float[E];
     }
@@ -253,6 +253,10 @@ internal sealed unsafe class ForwardPass : IDisposable, IWorkerTask
                     RmsNorm.Apply(_f + o, L!.FfnNorm, eps, _h + o);
                 }
                 break;
+            case TokenStep.AddShared: // routed experts' sum + shared expert
+                long sh = (long)t0 * E, shLen = (long)(t1 - t0) * E;
+                TensorPrimitives.Add(new ReadOnlySpan<float>(_out + sh, (int)shLen), new ReadOnlySpan<float>(_shOut + sh, (int)shLen), new Span<float>(_out + sh, (int)shLen));
+                break;
             case TokenStep.Residual:
                 long a = (long)t0 * E, len = (long)(t1 - t0) * E;
                 TensorPrimitives.Add(new ReadOnlySpan<float>(_out + a, (int)len), new ReadOnlySpan<float>(_f + a, (int)len), new Span<float>(_x + a, (int)len));
@@ -321,27 +325,19 @@ internal sealed unsafe class ForwardPass : IDisposable, IWorkerTask
             _tokenOf[i] = _lists[i] / k;
             _sortedPos[_lists[i]] = i;
         }
-        int groups = 0;
+        int groups = 0; // the chosen experts: gate groups [0, groups), up groups [groups, 2·groups)
         for (int e = 0; e < nExp; e++)
-        {
-            if (_counts[e] == 0) continue;
-            var grp = new MatMulGroup { W = L.GateExps[e].Data, Y = _gate, TokenStart = _offsets[e], Tokens = _counts[e] };
-            _groups[groups++] = grp;
-        }
+            if (_counts[e] > 0) _groupExpert[groups++] = e;
         int ff = L.GateExps.Rows;
         for (int g = 0; g < groups; g++)
         {
-            var grp = _groups[g];
-            int e = _expIds[_lists[grp.TokenStart]];
-            _groups[groups + g] = grp with { W = L.UpExps[e].Data, Y = _up };
+            int e = _groupExpert[g];
+            _groups[g] = new MatMulGroup { W = L.GateExps[e].Data, Y = _gate, TokenStart = _offsets[e], Tokens = _counts[e] };
+            _groups[groups + g] = _groups[g] with { W = L.UpExps[e].Data, Y = _up };
         }
         _mm.MultiplyGroups(L.GateExps, L.UpExps, _groups, groups, _h, E, n, _tokenOf, ff);
         ForTokens(TokenStep.SwiGlu, m, ff);
-        for (int g = 0; g < groups; g++)
-        {
-            var grp = _groups[g];
-            _groups[g] = grp with { W = L.DownExps[_expIds[_lists[grp.TokenStart]]].Data, Y = _expOut };
-        }
+        for (int g = 0; g < groups; g++) _groups[g] = _groups[g] with { W = L.DownExps[_groupExpert[g]].Data, Y = _expOut };
         _mm.MultiplyGroups(L.DownExps, default, _groups, groups, _gate, ff, m, null, E);
 
         ForTokens(TokenStep.MoeCombine, n);
@@ -349,7 +345,7 @@ internal sealed unsafe class ForwardPass : IDisposable, IWorkerTask
         if (L.HasShared)
         {
             Ffn(L.GateShexp, L.UpShexp, L.DownShexp, _h, n, _shOut);
-            for (long i = 0; i < (long)n * E; i++) _out[i] = _out[i] + _shOut[i];
+            ForTokens(TokenStep.AddShared, n);
         }
     }
 
