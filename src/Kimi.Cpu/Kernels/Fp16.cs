@@ -275,7 +275,7 @@ internal static unsafe class Fp16
     private const uint HalfRoundsFinite = 0x477FF000;
 
     // The fast loops below store fp16(x) when every lane is a normal half that stays finite (attention accumulators
-    // nearly always): the mantissa rounding alone, behind one range check that also catches zero, subnormals, overflow,
+    // nearly always): the rounding alone (MagicRound), behind one range check that also catches zero, subnormals, overflow,
     // inf and NaN. A vector that fails it ends the fast loop, and the rest of the row goes through the exact 256-bit,
     // 128-bit and scalar loops. The fast loops contain no call, so the JIT keeps their vectors in registers (with the
     // lane-by-lane fallback inline, it spilled and reloaded them every iteration); same bits as (float)(Half)x.
@@ -343,14 +343,11 @@ internal static unsafe class Fp16
     }
 
     /// <summary>x (fp32 bits, either sign) with its mantissa rounded to fp16's 10 bits, ties to even (exact for normal
-    /// halves: the sign bit is untouched, as no carry reaches it below 2^128); 256-, 512- and 128-bit lanes.</summary>
+    /// halves: the sign bit is untouched, as no carry reaches it below 2^128); the exact loops' 256- and 128-bit lanes
+    /// (the fast loops round with <see cref="MagicRound(Vector256{float})"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<uint> RoundMantissa(Vector256<uint> a) =>
         (a + Vector256.Create(0x0FFFu) + ((a >>> 13) & Vector256<uint>.One)) & Vector256.Create(0xFFFFE000u);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<uint> RoundMantissa(Vector512<uint> a) =>
-        (a + Vector512.Create(0x0FFFu) + ((a >>> 13) & Vector512<uint>.One)) & Vector512.Create(0xFFFFE000u);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector128<uint> RoundMantissa(Vector128<uint> a) =>
