@@ -15,13 +15,16 @@ public interface IWorkerTask
 /// threads plus the calling thread, which always takes part. <see cref="Run(IWorkerTask, int)"/> hands out task indices
 /// through one shared counter (threads that are descheduled on a busy machine simply take fewer tasks) and returns when all
 /// tasks are done. Between jobs the workers spin for <see cref="SpinTime"/> (consecutive matmuls of one token are a few
-/// microseconds apart) and then park on a monitor. No allocation per job. Jobs must not be started concurrently from
-/// several threads; one owner drives the pool.
+/// microseconds apart) and then park on a monitor. No allocation per job. Jobs started from several threads at once run
+/// one after the other (the contexts of one model share its pool); a task must not start a job on its own pool.
 /// </summary>
 public sealed unsafe class WorkerPool : IDisposable
 {
     private readonly Thread[] _threads;
     private readonly object _gate = new();
+    // One job at a time: contexts of one model share its pool and may be driven from different threads; a second
+    // caller waits here until the running job is done (a task must not start a job on its own pool).
+    private readonly object _run = new();
     private readonly long _spinTicks;
 
     // Job state: written by the caller before _generation is bumped (a full fence), read by workers after they see it.
@@ -70,10 +73,13 @@ public sealed unsafe class WorkerPool : IDisposable
             for (int i = 0; i < count; i++) task.Execute(i);
             return;
         }
-        _task = task;
-        _fn = null;
-        _context = null;
-        Dispatch(count);
+        lock (_run)
+        {
+            _task = task;
+            _fn = null;
+            _context = null;
+            Dispatch(count);
+        }
     }
 
     /// <summary>Allocation-free form for unmanaged callers: runs <c>body(context, i)</c> for i in 0..count−1.
@@ -86,10 +92,13 @@ public sealed unsafe class WorkerPool : IDisposable
             for (int i = 0; i < count; i++) body(context, i);
             return;
         }
-        _task = null;
-        _fn = body;
-        _context = context;
-        Dispatch(count);
+        lock (_run)
+        {
+            _task = null;
+            _fn = body;
+            _context = context;
+            Dispatch(count);
+        }
     }
 
     private void Dispatch(int count)

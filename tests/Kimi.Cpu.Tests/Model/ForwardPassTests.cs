@@ -41,6 +41,41 @@ public class ForwardPassTests
         }, new KimiModelOptions { Threads = 2, KvCacheType = kv });
     }
 
+    /// <summary>Two contexts of one model driven from two threads at once (they share its thread pool) give the logits
+    /// of running them one after the other. The synthetic tiny preset: its matmuls are big enough to go to the pool.</summary>
+    [Fact]
+    public void ContextsOnTwoThreadsGiveTheirSequentialLogits()
+    {
+        string path = Kimi.Cpu.Tests.Synth.SynthModelCache.Get(new SynthOptions { Preset = SynthPreset.Tiny, ExpertType = GgmlType.Q8_0, DenseType = GgmlType.Q8_0 });
+        using var m = KimiModel.Load(path, new KimiModelOptions { Threads = 3, ContextLength = 64, BatchSize = 16 });
+        var rng = new Random(8);
+        int[][] prompts = [.. Enumerable.Range(0, 2).Select(_ => Enumerable.Range(0, 24).Select(_ => rng.Next(SynthPreset.Tiny.VocabSize - SynthPreset.SpecialTokenCount)).ToArray())];
+        float[] Run(int who)
+        {
+            using var ctx = m.CreateContext(contextLength: 64, batchSize: 16);
+            var last = new float[ctx.VocabSize];
+            var sum = new float[ctx.VocabSize];
+            for (int rep = 0; rep < 15; rep++)
+            {
+                ctx.ClearSequence(0);
+                ctx.Prefill(0, prompts[who], last);
+                for (int step = 0; step < 4; step++) ctx.Decode(0, 100 + step, last);
+                for (int v = 0; v < sum.Length; v++) sum[v] = rep == 0 ? last[v] : (sum[v] == last[v] ? sum[v] : float.NaN); // every repeat the same
+            }
+            return sum;
+        }
+        float[][] sequential = [Run(0), Run(1)];
+        var concurrent = new float[2][];
+        var threads = Enumerable.Range(0, 2).Select(who => new Thread(() => concurrent[who] = Run(who)) { IsBackground = true }).ToArray();
+        foreach (var t in threads) t.Start();
+        Assert.True(threads.All(t => t.Join(TimeSpan.FromSeconds(120))), "the two contexts did not finish");
+        for (int who = 0; who < 2; who++)
+        {
+            Assert.All(sequential[who], v => Assert.False(float.IsNaN(v)));
+            Assert.Equal(sequential[who], concurrent[who]);
+        }
+    }
+
     [Fact]
     public void LogitsDependOnContext()
     {
