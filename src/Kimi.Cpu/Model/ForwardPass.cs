@@ -39,7 +39,7 @@ internal sealed unsafe class ForwardPass : IDisposable, IWorkerTask
     private int _stepTokens, _stepPerTask, _stepWidth;
     private LayerWeights? _stepLayer;
 
-    private enum TokenStep { AttnNorm, QaNorm, KvRope, QPeCopy, FfnInput, SwiGlu, MoeCombine, AddShared, Residual, OutputNorm }
+    private enum TokenStep { AttnNorm, QaNorm, KvRope, QPeCopy, FfnInput, Route, SwiGlu, MoeCombine, AddShared, Residual, OutputNorm }
 
     public ForwardPass(KimiConfig c, KimiWeights w, IMatMul mm, IAttention attn, int maxTokens, WorkerPool? pool = null)
     {
@@ -75,7 +75,7 @@ internal sealed unsafe class ForwardPass : IDisposable, IWorkerTask
             _vNew = F((long)T * NH * VH);
         }
         _gate = F((long)T * ffMax); _up = F((long)T * ffMax);
-        _logitsR = F((long)T * nExp); _sel = F(nExp);
+        _logitsR = F((long)T * nExp); _sel = F((long)T * nExp);
         _expW = F((long)T * k);
         _shOut = F((long)T * E);
         _expOut = F((long)T * k * E);
@@ -261,6 +261,11 @@ internal sealed unsafe class ForwardPass : IDisposable, IWorkerTask
                 long a = (long)t0 * E, len = (long)(t1 - t0) * E;
                 TensorPrimitives.Add(new ReadOnlySpan<float>(_out + a, (int)len), new ReadOnlySpan<float>(_f + a, (int)len), new Span<float>(_x + a, (int)len));
                 break;
+            case TokenStep.Route: // each token its own selection scratch row
+                int nExp = _c.ExpertCount, k = _c.ExpertUsedCount;
+                for (int t = t0; t < t1; t++)
+                    MoeRouter.Route(_c, L!.ExpProbsBias, _logitsR + (long)t * nExp, _sel + (long)t * nExp, _expIds + t * k, _expW + t * k);
+                break;
             case TokenStep.SwiGlu:
                 Activations.SwiGlu(_gate + (long)t0 * width, _up + (long)t0 * width, (t1 - t0) * width);
                 break;
@@ -307,8 +312,7 @@ internal sealed unsafe class ForwardPass : IDisposable, IWorkerTask
     {
         int nExp = _c.ExpertCount, k = _c.ExpertUsedCount;
         _mm.Multiply(L.GateInp, _h, E, n, _logitsR, nExp);
-        for (int t = 0; t < n; t++)
-            MoeRouter.Route(_c, L.ExpProbsBias, _logitsR + (long)t * nExp, _sel, _expIds + t * k, _expW + t * k);
+        ForTokens(TokenStep.Route, n);
 
         for (int e = 0; e < nExp; e++) _counts[e] = 0;
         for (int i = 0; i < n * k; i++) _counts[_expIds[i]]++;

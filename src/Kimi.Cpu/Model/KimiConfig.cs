@@ -43,6 +43,9 @@ public sealed class KimiConfig
     /// <summary><c>rope.scaling.yarn_log_multiplier</c> divided by 0.1 as llama.cpp does (1.0 for K2).</summary>
     public float RopeYarnLogMultiplier { get; private init; }
     public int ExpertCount { get; private init; }
+
+    /// <summary>Most routed experts a model may declare (Kimi K2: 384).</summary>
+    public const int MaxExperts = 65536;
     public int ExpertUsedCount { get; private init; }
     public int ExpertGroupCount { get; private init; }
     public int ExpertGroupUsedCount { get; private init; }
@@ -163,6 +166,8 @@ public sealed class KimiConfig
         if (nLayer > denseLead)
         {
             if (nExpert <= 0 || nUsed <= 0 || nUsed > nExpert) throw new GgufException(file, $"expert_count {nExpert} / expert_used_count {nUsed} invalid for a MoE model");
+            // Kimi K2 has 384 experts, DeepSeek-V3 256; the router keeps per-expert scratch on the stack
+            if (nExpert > MaxExperts) throw new GgufException(file, $"expert_count {nExpert} exceeds the supported {MaxExperts}");
             if (nGroups > 1 && (nExpert % nGroups != 0 || nGroupUsed <= 0 || nGroupUsed > nGroups))
                 throw new GgufException(file, $"expert_group_count {nGroups} / expert_group_used_count {nGroupUsed} invalid for {nExpert} experts");
         }

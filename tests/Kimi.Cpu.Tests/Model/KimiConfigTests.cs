@@ -93,6 +93,16 @@ public class KimiConfigTests
     }
 
     [Fact]
+    public void ExpertCountBeyondTheSupportedOneIsNamed()
+    {
+        // the router keeps per-expert scratch on the stack: a hostile count is a clear error, not a stack overflow
+        var e = Assert.Throws<GgufException>(() => Read(WriteK2Metadata(32f, skip: "expert_count",
+            extra: w => w.AddMetadata("deepseek2.expert_count", (uint)KimiConfig.MaxExperts + 1))));
+        Assert.Contains("expert_count", e.Message);
+        Assert.Contains(KimiConfig.MaxExperts.ToString(), e.Message);
+    }
+
+    [Fact]
     public void WrongArchitectureIsRejected()
     {
         string path = Path.Combine(Path.GetTempPath(), $"kimi-cfg-{Guid.NewGuid():N}.gguf");

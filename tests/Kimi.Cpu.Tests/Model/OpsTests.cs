@@ -84,6 +84,32 @@ public unsafe class OpsTests
         static double Sig(double x) => 1 / (1 + Math.Exp(-x));
     }
 
+    /// <summary>TopK (a taken flag per value) picks exactly what the definition does: k times the first largest value not
+    /// yet picked (ties to the lower index, NaN never above a number, −1 once nothing is left), on values with many ties.</summary>
+    [Fact]
+    public void TopKEqualsRepeatedFirstMaximum()
+    {
+        var rng = new Random(21);
+        foreach (int n in new[] { 1, 2, 8, 64, 384 })
+            for (int rep = 0; rep < 200; rep++)
+            {
+                int k = Math.Min(n + 1, 1 + rng.Next(9));
+                var v = new float[n];
+                for (int i = 0; i < n; i++) v[i] = rep % 9 == 0 && i % 7 == 3 ? float.NaN : rng.Next(6) * 0.25f - (rep % 2) * 10;
+                var expected = new int[k];
+                for (int j = 0; j < k; j++)
+                {
+                    int best = -1;
+                    for (int i = 0; i < n; i++)
+                        if (!expected.AsSpan(0, j).Contains(i) && (best < 0 || v[i] > v[best])) best = i;
+                    expected[j] = best;
+                }
+                var got = new int[k];
+                fixed (float* pv = v) fixed (int* pg = got) MoeRouter.TopK(pv, n, k, pg);
+                Assert.Equal(expected, got);
+            }
+    }
+
     [Fact]
     public void TopKBreaksTiesTowardTheLowerIndex()
     {

@@ -46,17 +46,19 @@ internal static unsafe class MoeRouter
     /// <summary>Indices of the <paramref name="k"/> largest values, largest first; ties go to the lower index.</summary>
     public static void TopK(float* values, int n, int k, int* result)
     {
+        // n ≤ a few hundred experts: a taken-flag per value instead of searching the picks (k·n instead of k²·n steps)
+        bool* taken = stackalloc bool[n];
+        new Span<bool>(taken, n).Clear();
         for (int j = 0; j < k; j++)
         {
             int best = -1;
             for (int i = 0; i < n; i++)
             {
-                bool taken = false;
-                for (int u = 0; u < j; u++) if (result[u] == i) { taken = true; break; }
-                if (taken) continue;
+                if (taken[i]) continue;
                 if (best < 0 || values[i] > values[best]) best = i;
             }
             result[j] = best;
+            if (best >= 0) taken[best] = true;
         }
     }
 
