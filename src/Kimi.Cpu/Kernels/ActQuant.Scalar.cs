@@ -20,8 +20,9 @@ internal static unsafe class ActQuantScalar
         Q8_0Sidecar(y, n / 32);
     }
 
-    /// <summary>Fills the sidecar after nb Q8_0 blocks: da[b] = fp16 scale as fp32, c8[b] = da[b]·(8·Σq), and the pair
-    /// copy of the quants (<see cref="ActivationFormat.Q8_0Pairs"/>).</summary>
+    /// <summary>Fills the sidecar after nb Q8_0 blocks: da[b] = fp16 scale as fp32, c8[b] = da[b]·(8·Σq), the pair and
+    /// window copies of the quants (<see cref="ActivationFormat.Q8_0Pairs"/>, <see cref="ActivationFormat.Q8_0Windows"/>)
+    /// and 8·Σq as int32.</summary>
     internal static void Q8_0Sidecar(byte* row, int nb)
     {
         for (int b = 0; b < nb; b++)
@@ -45,6 +46,14 @@ internal static unsafe class ActQuantScalar
         byte* dst = ActivationFormat.Q8_0Pairs(row, nb) + 64 * (b >> 1) + 16 * (b & 1);
         Vector128.Load(blk + 2).Store(dst);
         Vector128.Load(blk + 18).Store(dst + 32);
+        if (b < (nb & ~7))
+        {
+            byte* win = ActivationFormat.Q8_0Windows(row, nb) + ActivationFormat.WindowBytes * (long)(b >> 3);
+            uint* src = (uint*)(blk + 2), dw = (uint*)win + (b & 7);
+            for (int k = 0; k < 8; k++) dw[8 * k] = src[k];
+            ((int*)(win + ActivationFormat.WindowSums))[b & 7] = 8 * sum;
+            ((float*)(win + ActivationFormat.WindowScales))[b & 7] = da[b] * ActivationFormat.WindowScaleBias;
+        }
     }
 
     /// <summary>The alignment gap before the pair copy and an odd last block's partner are zeros: a converted row's bytes

@@ -82,7 +82,14 @@ internal static unsafe class Fp16
         public Vector256<float> Pick8(byte* p)
         {
             if (!Avx512Vbmi.IsSupported) return ScalarPick8(p, 18);
-            Vector256<uint> v = Avx512Vbmi.PermuteVar64x8x2(Vector512.Load(p), _index, Vector512.Load(p + 64)).GetLower().AsUInt32();
+            return Convert(Avx512Vbmi.PermuteVar64x8x2(Vector512.Load(p), _index, Vector512.Load(p + 64)).GetLower().AsUInt32());
+        }
+
+        /// <summary>8 fp16 values in the high halves of v's 32-bit lanes (the low halves ignored) as fp32, exactly: the
+        /// normal-range bit trick, or <see cref="ToFloatHigh"/> when any lane is zero, subnormal, inf or NaN.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector256<float> Convert(Vector256<uint> v)
+        {
             Vector256<uint> em = (v & _magnitude) >>> 3;
             if (!Vector256.LessThanAll(em - _expMin, _normalRange)) return ToFloatHigh(v);
             return ((em + _rebias) | (v & _sign)).AsSingle();

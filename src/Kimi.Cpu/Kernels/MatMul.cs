@@ -142,10 +142,32 @@ public sealed unsafe class MatMul : IDisposable
             RunTiles(ref j, g0, g1);
             return;
         }
+        long half = PairHalf(in j.Tiles, g1 - g0, j.RowBytes);
+        float* o = stackalloc float[2];
         for (int t0 = 0; t0 < j.Tokens; t0 += j.ActTile)
         {
             int t1 = Math.Min(j.Tokens, t0 + j.ActTile);
-            for (long g = g0; g < g1; g++)
+            for (long i = 0; i < half; i++)
+            {
+                long ga = g0 + i, gb = ga + half, ha = ga / j.Rows, hb = gb / j.Rows;
+                float* ya = j.Y + ha * j.YMatrixStride + (ga - ha * j.Rows), yb = j.Y + hb * j.YMatrixStride + (gb - hb * j.Rows);
+                if (ha != hb) // two matrices, two activations: one at a time
+                {
+                    for (int t = t0; t < t1; t++)
+                    {
+                        ya[t * j.YTokenStride] = j.Tiles.Dot(j.W + ga * j.RowBytes, j.A + ha * j.AMatrixStride + t * j.ARowBytes, j.Tiles.Cols);
+                        yb[t * j.YTokenStride] = j.Tiles.Dot(j.W + gb * j.RowBytes, j.A + hb * j.AMatrixStride + t * j.ARowBytes, j.Tiles.Cols);
+                    }
+                    continue;
+                }
+                for (int t = t0; t < t1; t++)
+                {
+                    j.Tiles.PairDot(j.W + ga * j.RowBytes, j.W + gb * j.RowBytes, j.A + ha * j.AMatrixStride + t * j.ARowBytes, j.Tiles.Cols, o);
+                    ya[t * j.YTokenStride] = o[0];
+                    yb[t * j.YTokenStride] = o[1];
+                }
+            }
+            for (long g = g0 + 2 * half; g < g1; g++)
             {
                 long h = g / j.Rows;
                 byte* wr = j.W + g * j.RowBytes, a = j.A + h * j.AMatrixStride;
@@ -153,6 +175,19 @@ public sealed unsafe class MatMul : IDisposable
                 for (int t = t0; t < t1; t++) y[t * j.YTokenStride] = j.Tiles.Dot(wr, a + t * j.ARowBytes, j.Tiles.Cols);
             }
         }
+    }
+
+    /// <summary>Row streams closer than this ran slower as a pair than one at a time (Q4_0 GEMV from RAM, Zen 4: 16 KiB
+    /// apart 15.8 GB/s, 64 KiB 21.9, against 24 for one stream and 27.5 from 256 KiB apart).</summary>
+    internal const long PairDistance = 256 * 1024;
+
+    /// <summary>How many rows of a run of <paramref name="rows"/> go in pairs with the <see cref="TileKernels.PairDot"/>
+    /// (row i with row i + half, so the two streams are as far apart as the run allows); 0 when the kernel has no pair
+    /// dot or the halves would be closer than <see cref="PairDistance"/>.</summary>
+    private static long PairHalf(in TileKernels k, long rows, long rowBytes)
+    {
+        long half = rows / 2;
+        return k.PairDot != null && half * rowBytes >= PairDistance ? half : 0;
     }
 
     /// <summary>Rows [g0, g1) with the register-blocked kernel: groups of 4 rows of one matrix (a short group repeats its
@@ -272,10 +307,23 @@ public sealed unsafe class MatMul : IDisposable
         float* rs = stackalloc float[j->Tiles.ScaleBuffer];
         int s = grp->TokenStart, e = s + grp->Tokens;
         bool tiles = j->Tiles.Tile4x4 != null && grp->Tokens >= 4;
+        int half = tiles ? 0 : (int)PairHalf(in j->Tiles, r1 - r0, j->RowBytes);
+        float* o = stackalloc float[2];
         for (int t0 = s; t0 < e; t0 += j->ActTile)
         {
             int t1 = Math.Min(e, t0 + j->ActTile);
-            for (int r = r0; r < r1;)
+            for (int i = 0; i < half; i++)
+            {
+                int ra = r0 + i, rb = ra + half;
+                for (int t = t0; t < t1; t++)
+                {
+                    byte* at = j->A + (j->ARows == null ? t : j->ARows[t]) * j->ARowBytes;
+                    j->Tiles.PairDot(grp->W + ra * j->RowBytes, grp->W + rb * j->RowBytes, at, j->Tiles.Cols, o);
+                    grp->Y[t * j->YTokenStride + ra] = o[0];
+                    grp->Y[t * j->YTokenStride + rb] = o[1];
+                }
+            }
+            for (int r = r0 + 2 * half; r < r1;)
             {
                 int cnt = tiles ? Math.Min(4, r1 - r) : 1;
                 for (int i = 0; i < 4; i++) wp[i] = grp->W + (r + Math.Min(i, cnt - 1)) * j->RowBytes;
@@ -293,6 +341,7 @@ public sealed unsafe class MatMul : IDisposable
 internal unsafe struct TileKernels
 {
     public delegate*<byte*, byte*, int, float> Dot;
+    public delegate*<byte*, byte*, byte*, int, float*, void> PairDot;
     public delegate*<byte**, byte**, int, float*, void> Tile4x4;
     public delegate*<byte**, byte**, int, float*, float*, void> ScaledTile4x4;
     public delegate*<byte*, int, float*, void> RowScales;
@@ -303,7 +352,7 @@ internal unsafe struct TileKernels
 
     public static TileKernels For(KernelSet kernels, GgmlType type, int cols)
     {
-        var k = new TileKernels { Dot = kernels.Dot(type), Tile4x4 = kernels.Tiles4x4[(int)type], Cols = cols };
+        var k = new TileKernels { Dot = kernels.Dot(type), PairDot = kernels.PairDots[(int)type], Tile4x4 = kernels.Tiles4x4[(int)type], Cols = cols };
         int blocks = cols / (int)GgmlTypeInfo.BlockSize(type);
         if (kernels.ScaledTiles4x4[(int)type] != null && blocks <= 4096)
         {
