@@ -16,9 +16,10 @@ public sealed unsafe class KernelSet
     /// <summary>weight row · activation row over n values.</summary>
     internal delegate*<byte*, byte*, int, float>[] Dots { get; }
 
-    /// <summary>Two weight rows · one activation row (row0, row1, activation, n, y[2]), each output bit for bit the
-    /// <see cref="Dots"/> kernel's; for GEMV, where two row streams from RAM outrun one. Null where a type has none.</summary>
-    internal delegate*<byte*, byte*, byte*, int, float*, void>[] PairDots { get; }
+    /// <summary>Runs of two weight rows · one activation row (row0, row1, row stride, pairs, activation, n, y0[pairs],
+    /// y1[pairs]: pair i is rows row0 + i·stride and row1 + i·stride), each output bit for bit the <see cref="Dots"/>
+    /// kernel's; for GEMV, where two row streams from RAM outrun one. Null where a type has none.</summary>
+    internal delegate*<byte*, byte*, long, int, byte*, int, float*, float*, void>[] PairDots { get; }
 
     /// <summary>Register-blocked micro-kernels (<see cref="TileAvx2"/>): 4 weight rows × 4 tokens of a batch; null where a
     /// type has none (the driver then calls <see cref="Dots"/> for every pair).</summary>
@@ -45,14 +46,14 @@ public sealed unsafe class KernelSet
     private const int TypeCount = 64;
 
     private static readonly Type[] StaticTableClasses =
-        [typeof(Fp16), typeof(DotAvx2IQuants), typeof(DotAvx2KQuants), typeof(DotAvx512IQuants), typeof(DotAvx512), typeof(DotVector128IQuants)];
+        [typeof(Fp16), typeof(DotAvx2IQuants), typeof(DotAvx2KQuants), typeof(DotAvx512IQuants), typeof(DotAvx512), typeof(DotVector128IQuants), typeof(TileAvx512)];
 
     private KernelSet(KernelIsa isa)
     {
         Isa = isa;
         Quantizers = new delegate*<float*, byte*, int, void>[TypeCount];
         Dots = new delegate*<byte*, byte*, int, float>[TypeCount];
-        PairDots = new delegate*<byte*, byte*, byte*, int, float*, void>[TypeCount];
+        PairDots = new delegate*<byte*, byte*, long, int, byte*, int, float*, float*, void>[TypeCount];
         Tiles4x4 = new delegate*<byte**, byte**, int, float*, void>[TypeCount];
         ScaledTiles4x4 = new delegate*<byte**, byte**, int, float*, float*, void>[TypeCount];
         RowScales = new delegate*<byte*, int, float*, void>[TypeCount];
@@ -302,7 +303,7 @@ public sealed unsafe class KernelSet
             // (PairDots), GEMV from RAM 24 → 27.5-28 GB/s. Tile, dot and pair dot share one arithmetic.
             Set(GgmlType.Q4_0, "Avx512Vbmi", &TileAvx512.Q4_0);
             SetTile(GgmlType.Q4_0, &TileAvx512.Q4_0x4x4);
-            PairDots[(int)GgmlType.Q4_0] = &TileAvx512.Q4_0Pair;
+            PairDots[(int)GgmlType.Q4_0] = &TileAvx512.Q4_0Pairs;
         }
         if (DotAvx512IQuants.IsSupported)
         {

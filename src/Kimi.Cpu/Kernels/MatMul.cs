@@ -143,29 +143,36 @@ public sealed unsafe class MatMul : IDisposable
             return;
         }
         long half = PairHalf(in j.Tiles, g1 - g0, j.RowBytes);
-        float* o = stackalloc float[2];
         for (int t0 = 0; t0 < j.Tokens; t0 += j.ActTile)
         {
             int t1 = Math.Min(j.Tokens, t0 + j.ActTile);
-            for (long i = 0; i < half; i++)
+            for (long i = 0; i < half;)
             {
+                // A run of pairs within one matrix on each side: rows ga.. and gb.., outputs side by side.
                 long ga = g0 + i, gb = ga + half, ha = ga / j.Rows, hb = gb / j.Rows;
-                float* ya = j.Y + ha * j.YMatrixStride + (ga - ha * j.Rows), yb = j.Y + hb * j.YMatrixStride + (gb - hb * j.Rows);
-                if (ha != hb) // two matrices, two activations: one at a time
+                long ra = ga - ha * j.Rows, rbw = gb - hb * j.Rows;
+                int run = (int)Math.Min(half - i, Math.Min(j.Rows - ra, j.Rows - rbw));
+                if (ha != hb && j.AMatrixStride != 0) // two matrices with their own activations: one row at a time
                 {
-                    for (int t = t0; t < t1; t++)
-                    {
-                        ya[t * j.YTokenStride] = j.Tiles.Dot(j.W + ga * j.RowBytes, j.A + ha * j.AMatrixStride + t * j.ARowBytes, j.Tiles.Cols);
-                        yb[t * j.YTokenStride] = j.Tiles.Dot(j.W + gb * j.RowBytes, j.A + hb * j.AMatrixStride + t * j.ARowBytes, j.Tiles.Cols);
-                    }
+                    for (int s = 0; s < run; s++)
+                        for (int t = t0; t < t1; t++)
+                        {
+                            j.Y[ha * j.YMatrixStride + t * j.YTokenStride + ra + s] =
+                                j.Tiles.Dot(j.W + (ga + s) * j.RowBytes, j.A + ha * j.AMatrixStride + t * j.ARowBytes, j.Tiles.Cols);
+                            j.Y[hb * j.YMatrixStride + t * j.YTokenStride + rbw + s] =
+                                j.Tiles.Dot(j.W + (gb + s) * j.RowBytes, j.A + hb * j.AMatrixStride + t * j.ARowBytes, j.Tiles.Cols);
+                        }
+                    i += run;
                     continue;
                 }
-                for (int t = t0; t < t1; t++)
-                {
-                    j.Tiles.PairDot(j.W + ga * j.RowBytes, j.W + gb * j.RowBytes, j.A + ha * j.AMatrixStride + t * j.ARowBytes, j.Tiles.Cols, o);
-                    ya[t * j.YTokenStride] = o[0];
-                    yb[t * j.YTokenStride] = o[1];
-                }
+                // One token: the whole run in one call; a few tokens: pair by pair, each pair's rows read once for all.
+                int step = t1 - t0 == 1 ? run : 1;
+                for (int s = 0; s < run; s += step)
+                    for (int t = t0; t < t1; t++)
+                        j.Tiles.PairDot(j.W + (ga + s) * j.RowBytes, j.W + (gb + s) * j.RowBytes, j.RowBytes, step,
+                            j.A + ha * j.AMatrixStride + t * j.ARowBytes, j.Tiles.Cols,
+                            j.Y + ha * j.YMatrixStride + t * j.YTokenStride + ra + s, j.Y + hb * j.YMatrixStride + t * j.YTokenStride + rbw + s);
+                i += run;
             }
             for (long g = g0 + 2 * half; g < g1; g++)
             {
@@ -308,21 +315,15 @@ public sealed unsafe class MatMul : IDisposable
         int s = grp->TokenStart, e = s + grp->Tokens;
         bool tiles = j->Tiles.Tile4x4 != null && grp->Tokens >= 4;
         int half = tiles ? 0 : (int)PairHalf(in j->Tiles, r1 - r0, j->RowBytes);
-        float* o = stackalloc float[2];
         for (int t0 = s; t0 < e; t0 += j->ActTile)
         {
             int t1 = Math.Min(e, t0 + j->ActTile);
-            for (int i = 0; i < half; i++)
-            {
-                int ra = r0 + i, rb = ra + half;
+            int step = t1 - t0 == 1 ? half : 1; // one token: all pairs in one call
+            for (int i = 0; i < half; i += step)
                 for (int t = t0; t < t1; t++)
-                {
-                    byte* at = j->A + (j->ARows == null ? t : j->ARows[t]) * j->ARowBytes;
-                    j->Tiles.PairDot(grp->W + ra * j->RowBytes, grp->W + rb * j->RowBytes, at, j->Tiles.Cols, o);
-                    grp->Y[t * j->YTokenStride + ra] = o[0];
-                    grp->Y[t * j->YTokenStride + rb] = o[1];
-                }
-            }
+                    j->Tiles.PairDot(grp->W + (r0 + i) * j->RowBytes, grp->W + (r0 + half + i) * j->RowBytes, j->RowBytes, step,
+                        j->A + (j->ARows == null ? t : j->ARows[t]) * j->ARowBytes, j->Tiles.Cols,
+                        grp->Y + t * j->YTokenStride + r0 + i, grp->Y + t * j->YTokenStride + r0 + half + i);
             for (int r = r0 + 2 * half; r < r1;)
             {
                 int cnt = tiles ? Math.Min(4, r1 - r) : 1;
@@ -341,7 +342,7 @@ public sealed unsafe class MatMul : IDisposable
 internal unsafe struct TileKernels
 {
     public delegate*<byte*, byte*, int, float> Dot;
-    public delegate*<byte*, byte*, byte*, int, float*, void> PairDot;
+    public delegate*<byte*, byte*, long, int, byte*, int, float*, float*, void> PairDot;
     public delegate*<byte**, byte**, int, float*, void> Tile4x4;
     public delegate*<byte**, byte**, int, float*, float*, void> ScaledTile4x4;
     public delegate*<byte*, int, float*, void> RowScales;

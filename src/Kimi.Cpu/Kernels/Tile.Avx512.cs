@@ -17,12 +17,12 @@ namespace Kimi.Cpu.Kernels;
 /// into the accumulator. The 8 weight scales, picked by a third vpermt2b into the high halves of 32-bit lanes, become fp32
 /// by an arithmetic shift and a mask: the fp16 bits in fp32 position, the value times 2^-112, exact for normal and
 /// subnormal halves alike; the activation's window scales carry the 2^112 back, so the product is the same IEEE product
-/// dw·da. Inf/NaN scales would come out finite, so a running vpmaxud notes any fp16 exponent of 31 and the row is then
-/// computed again with the exact conversion (<see cref="Fp16.Q4_0ScalePicker.Convert"/>), which propagates them.
+/// dw·da. Inf/NaN scales would come out finite, so the scales are ORed together as they pass, and a row where some lane
+/// has all five exponent bits set is computed again with the exact conversion (<see cref="Fp16.Q4_0ScalePicker.Convert"/>), which propagates them.
 /// </para>
 /// <para>
 /// Measured (1 thread, 7168-wide rows, Zen 4; a /tmp harness): the AVX2 pair dot 2.40 cycles per block in L1 and 24 GB/s
-/// from RAM; this dot 1.78 in L1; two rows at once (<see cref="Q4_0Pair"/>) 30.3 GB/s from RAM with the read bandwidth at
+/// from RAM; this dot 1.78 in L1; two rows at once (<see cref="Q4_0Pairs"/>) 30.3 GB/s from RAM with the read bandwidth at
 /// 32.7 (93 %). The transposed windows alone gave 2.00 cycles and 28 GB/s: from RAM the loop's operations per byte
 /// count, not only its speed in L1 (fewer operations let the core run further ahead of its loads).
 /// </para>
@@ -64,13 +64,15 @@ internal static unsafe class TileAvx512
         Vector256<float> Convert(Vector256<uint> v, in Consts k, ref Vector256<uint> seen);
     }
 
-    /// <summary>Shift and mask; notes in <c>seen</c> the largest exponent (an fp16 exponent of 31 makes it ≥ 0xF8000000).</summary>
+    /// <summary>Shift and mask; ORs the scales into <c>seen</c> (one operation: the loops count operations, see the
+    /// class notes), which has all five exponent bits set in a lane if any scale there is inf or NaN, and otherwise only
+    /// when the row also holds scales of 2 or more, rare in Q4_0 weights: a false alarm costs one exact pass.</summary>
     private struct FastScales : IScales
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public Vector256<float> Convert(Vector256<uint> v, in Consts k, ref Vector256<uint> seen)
         {
-            seen = Vector256.Max(seen, v << 1);
+            seen |= v;
             return ((v.AsInt32() >> 3).AsUInt32() & k.Keep).AsSingle();
         }
     }
@@ -85,7 +87,8 @@ internal static unsafe class TileAvx512
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static bool SawInfOrNaN(Vector256<uint> seen) => Vector256.GreaterThanOrEqualAny(seen, Vector256.Create(0xF8000000u));
+    private static bool SawInfOrNaN(Vector256<uint> seen) =>
+        Vector256.EqualsAny(seen & Vector256.Create(0x7C000000u), Vector256.Create(0x7C000000u));
 
     // vpermt2b indices over the window's loads: P from (w, w + 72), Q from (w + 10, w + 80), the scales from (w, w + 72).
     // Byte 4·L + k of P is quant byte k (L < 8) or 4 + k (L ≥ 8) of block L mod 8; Q the same 8 bytes higher; the scales
@@ -184,33 +187,52 @@ internal static unsafe class TileAvx512
     }
 
     /// <summary>
-    /// Two Q4_0 rows · one activation row: y[0] = row w0's <see cref="Q4_0"/>, y[1] = row w1's, bit for bit, their windows
-    /// interleaved. For GEMV: one thread streaming two rows far apart in the matrix (the driver pairs each row with one half
-    /// a task away) outran one stream from RAM (see the class notes); rows a few KiB to 64 KiB apart measured slower than
-    /// one stream (10–22 GB/s against 24 for the plain-windows dot).
+    /// Pairs of Q4_0 rows · one activation row: for i &lt; pairs, y0[i] = row (w0 + i·rowBytes)'s <see cref="Q4_0"/> and
+    /// y1[i] = row (w1 + i·rowBytes)'s, bit for bit, the two rows' windows interleaved. For GEMV: one thread streaming two
+    /// rows far apart in the matrix (the driver pairs each row with one half a task away) outran one stream from RAM (see
+    /// the class notes); rows a few KiB to 64 KiB apart measured slower than one stream (10–22 GB/s against 24 for the
+    /// plain-windows dot). A run of pairs per call keeps the constants in registers from one pair to the next; called a
+    /// few times per product, it is compiled fully optimized at once (tiering had it run as on-stack-replaced code: 22 GB/s
+    /// instead of 28).
     /// </summary>
-    public static void Q4_0Pair(byte* w0, byte* w1, byte* a, int n, float* y)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Q4_0Pairs(byte* w0, byte* w1, long rowBytes, int pairs, byte* a, int n, float* y0, float* y1)
     {
         int nb = n / 32, whole = nb & ~7;
-        byte* aw = ActivationFormat.Q8_0Windows(a, nb);
+        byte* aw0 = ActivationFormat.Q8_0Windows(a, nb);
         var k = new Consts(nb >> 31);
-        Vector256<float> acc0 = default, acc1 = default;
-        Vector256<uint> seen = default;
-        for (long b = 0, o = 0; b < whole; b += 8, o += 144, aw += ActivationFormat.WindowBytes)
+        // No calls in here: vectors live across a call are kept on the stack (all vector registers are caller-saved), so
+        // the tails and the exact passes run after the loop; a pair that needs an exact pass is marked by NaN outputs.
+        for (long i = 0, o0 = 0; i < pairs; i++, o0 += rowBytes)
         {
-            Vector256<float> d0 = Expand<FastScales>(w0 + o, k, out var p0, out var q0, ref seen);
-            acc0 = Window(p0, q0, d0, k, aw, acc0);
-            Vector256<float> d1 = Expand<FastScales>(w1 + o, k, out var p1, out var q1, ref seen);
-            acc1 = Window(p1, q1, d1, k, aw, acc1);
+            Vector256<float> acc0 = default, acc1 = default;
+            Vector256<uint> seen = default;
+            byte* aw = aw0;
+            for (long b = 0, o = o0; b < whole; b += 8, o += 144, aw += ActivationFormat.WindowBytes)
+            {
+                Vector256<float> d0 = Expand<FastScales>(w0 + o, k, out var p0, out var q0, ref seen);
+                acc0 = Window(p0, q0, d0, k, aw, acc0);
+                Vector256<float> d1 = Expand<FastScales>(w1 + o, k, out var p1, out var q1, ref seen);
+                acc1 = Window(p1, q1, d1, k, aw, acc1);
+            }
+            bool exact = SawInfOrNaN(seen);
+            y0[i] = exact ? float.NaN : Vector256.Sum(acc0);
+            y1[i] = exact ? float.NaN : Vector256.Sum(acc1);
         }
-        if (SawInfOrNaN(seen))
+        for (int i = 0; i < pairs; i++)
         {
-            y[0] = Q4_0<ExactScales>(w0, a, n, ref seen);
-            y[1] = Q4_0<ExactScales>(w1, a, n, ref seen);
-            return;
+            if (float.IsNaN(y0[i]) || float.IsNaN(y1[i])) // an inf/NaN scale (or an alarm, or a NaN result): exactly
+            {
+                Vector256<uint> unused = default;
+                y0[i] = Q4_0<ExactScales>(w0 + i * rowBytes, a, n, ref unused);
+                y1[i] = Q4_0<ExactScales>(w1 + i * rowBytes, a, n, ref unused);
+            }
+            else if (whole < nb)
+            {
+                y0[i] = Tail(w0 + i * rowBytes, a, nb, whole, y0[i]);
+                y1[i] = Tail(w1 + i * rowBytes, a, nb, whole, y1[i]);
+            }
         }
-        y[0] = Tail(w0, a, nb, whole, Vector256.Sum(acc0));
-        y[1] = Tail(w1, a, nb, whole, Vector256.Sum(acc1));
     }
 
     /// <summary>4 Q4_0 rows × 4 tokens (<c>y[4·r + t]</c>): each row's windows expanded once for the four tokens, each

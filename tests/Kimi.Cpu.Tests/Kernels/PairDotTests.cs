@@ -78,10 +78,26 @@ public unsafe class PairDotTests
                 ushort s = c < 0 ? (ushort)0 : SpecialScales[c];
                 int at = c < 0 ? -1 : rng.Next(nb);
                 byte[] w0 = Row(rng, type, cols, c % 2 == 0 ? at : -1, s), w1 = Row(rng, type, cols, c % 2 != 0 ? at : -1, s);
-                k.PairDots[(int)type](Ptr(w0), Ptr(w1), Ptr(a), cols, y);
+                k.PairDots[(int)type](Ptr(w0), Ptr(w1), 0, 1, Ptr(a), cols, y, y + 1);
                 float d0 = k.Dot(type)(Ptr(w0), Ptr(a), cols), d1 = k.Dot(type)(Ptr(w1), Ptr(a), cols);
                 Assert.True(SameBits(y[0], d0) && SameBits(y[1], d1),
                     $"{type} {isa} blocks={nb} scale {s:X4} at {at}: pair ({y[0]}, {y[1]}) vs dots ({d0}, {d1})");
+            }
+        }
+
+        // A run of pairs in one call: pair i is rows i and 5 + i of a 10-row matrix (one of them with an inf scale).
+        {
+            int cols = block * 19;
+            long rb = GgmlTypeInfo.RowBytes(type, cols);
+            var m = GC.AllocateArray<byte>((int)(10 * rb), pinned: true);
+            for (int r = 0; r < 10; r++) Row(rng, type, cols, r == 7 ? 3 : -1, 0x7C00).CopyTo(m, r * rb);
+            byte[] a = Activation(k, type, rng, cols);
+            float* y0 = stackalloc float[5], y1 = stackalloc float[5];
+            k.PairDots[(int)type](Ptr(m), Ptr(m) + 5 * rb, rb, 5, Ptr(a), cols, y0, y1);
+            for (int i = 0; i < 5; i++)
+            {
+                Assert.True(SameBits(y0[i], k.Dot(type)(Ptr(m) + i * rb, Ptr(a), cols)), $"run pair {i}, first row");
+                Assert.True(SameBits(y1[i], k.Dot(type)(Ptr(m) + (5 + i) * rb, Ptr(a), cols)), $"run pair {i}, second row");
             }
         }
     }
@@ -143,7 +159,7 @@ public unsafe class PairDotTests
     /// <summary>
     /// GEMV through the drivers with rows far enough apart to be paired (<see cref="MatMul.PairDistance"/>): the plain
     /// product, three matrices back to back (pairs that straddle two matrices go one row at a time), and the grouped
-    /// product with one token per group (decode's routed experts): every output is the one-row dot's bits, on 1 and 2
+    /// product with one token per group (decode's routed experts), and the matrices against one shared activation: every output is the one-row dot's bits, on 1 and 2
     /// threads.
     /// </summary>
     [Fact]
@@ -182,6 +198,20 @@ public unsafe class PairDotTests
                     MatMul.Run(pool, &job);
                 }
                 Assert.Equal(expected, y);
+
+                // The same matrices against one shared activation row: pairs that straddle two matrices go as pairs.
+                var shared = new float[expected.Length];
+                for (int g = 0; g < shared.Length; g++) shared[g] = k.Dot(GgmlType.Q4_0)(Ptr(w) + g * rb, Ptr(a), PairedCols);
+                fixed (float* py = y)
+                {
+                    var job = new MatMulJob
+                    {
+                        Tiles = TileKernels.For(k, GgmlType.Q4_0, PairedCols), W = Ptr(w), RowBytes = rb, Rows = PairedRows, Count = count,
+                        A = Ptr(a), ARowBytes = arb, AMatrixStride = 0, Tokens = 1, Y = py, YTokenStride = PairedRows, YMatrixStride = PairedRows,
+                    };
+                    MatMul.Run(pool, &job);
+                }
+                Assert.Equal(shared, y);
 
                 // Grouped: the three matrices as three groups, one token each (activation rows read by index).
                 var yg = new float[expected.Length];
