@@ -23,6 +23,18 @@ internal static class KernelTestData
 
     public static IEnumerable<object[]> Types() => MatMulTypes.Select(t => new object[] { t });
 
+    /// <summary>Every (type, set) on this CPU whose kernel set has <paramref name="has"/>; where none has, one row
+    /// (F32, Scalar) that the tests skip (an empty theory would fail as "no data").</summary>
+    public static IEnumerable<object[]> TypeIsaPairsWith(Func<KernelSet, GgmlType, bool> has)
+    {
+        var cases = (from t in MatMulTypes
+                     from isa in KernelIsas.Supported
+                     where has(KernelSet.Create(isa), t)
+                     select new object[] { t, isa }).ToList();
+        if (cases.Count == 0) cases.Add([GgmlType.F32, KernelIsa.Scalar]);
+        return cases;
+    }
+
     /// <summary>Activations: mostly N(0,1)-ish, a few outliers, and an all-zero stretch (exercises amax = 0).</summary>
     public static float[] Activations(Random rng, int count)
     {

@@ -15,15 +15,7 @@ namespace Kimi.Cpu.Tests.Kernels;
 public unsafe class PairDotTests
 {
     /// <summary>Every (type, set) with a pair dot on this CPU, or one placeholder row the tests skip.</summary>
-    public static IEnumerable<object[]> Cases()
-    {
-        var cases = (from t in KernelTestData.MatMulTypes
-                     from isa in KernelIsas.Supported
-                     where KernelSet.Create(isa).PairDots[(int)t] != null
-                     select new object[] { t, isa }).ToList();
-        if (cases.Count == 0) cases.Add([GgmlType.F32, KernelIsa.Scalar]);
-        return cases;
-    }
+    public static IEnumerable<object[]> Cases() => KernelTestData.TypeIsaPairsWith((k, t) => k.PairDots[(int)t] != null);
 
     private static bool SameBits(float a, float b) => BitConverter.SingleToInt32Bits(a) == BitConverter.SingleToInt32Bits(b)
         || (float.IsNaN(a) && float.IsNaN(b));

@@ -11,15 +11,7 @@ public unsafe class TileKernelTests
 {
     /// <summary>Every (type, set) with a tile on this CPU; on one without any (ARM, x86 without AVX2) a single row whose
     /// set has no tile, which the tests skip (an empty theory would fail as "no data").</summary>
-    public static IEnumerable<object[]> Cases()
-    {
-        var cases = (from t in KernelTestData.MatMulTypes
-                     from isa in KernelIsas.Supported
-                     where KernelSet.Create(isa).Tiles4x4[(int)t] != null
-                     select new object[] { t, isa }).ToList();
-        if (cases.Count == 0) cases.Add([GgmlType.F32, KernelIsa.Scalar]);
-        return cases;
-    }
+    public static IEnumerable<object[]> Cases() => KernelTestData.TypeIsaPairsWith((k, t) => k.Tiles4x4[(int)t] != null);
 
     [Fact]
     public void X86SetsHaveTiles()
