@@ -19,7 +19,8 @@ namespace Kimi.Cpu.Kernels;
 /// <see cref="DotScalar"/> up to float summation order.
 /// </para>
 /// A 4-row × 1-token GEMV tile was tried and dropped: no faster from RAM for Q4_0, slower for Q8_0 (four interleaved row
-/// streams instead of one). Tiles take 4 row and 4 activation pointers; a caller with fewer repeats the last one.
+/// streams instead of one; streams of adjacent rows, a few KiB apart, turned out slow in general — far-apart rows are what
+/// <see cref="TileAvx512.Q4_0Pairs"/> pairs). Tiles take 4 row and 4 activation pointers; a caller with fewer repeats the last one.
 /// </summary>
 [SkipLocalsInit]
 internal static unsafe class TileAvx2

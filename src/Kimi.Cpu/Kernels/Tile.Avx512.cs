@@ -21,10 +21,11 @@ namespace Kimi.Cpu.Kernels;
 /// has all five exponent bits set is computed again with the exact conversion (<see cref="Fp16.Q4_0ScalePicker.Convert"/>), which propagates them.
 /// </para>
 /// <para>
-/// Measured (1 thread, 7168-wide rows, Zen 4; a /tmp harness): the AVX2 pair dot 2.40 cycles per block in L1 and 24 GB/s
-/// from RAM; this dot 1.78 in L1; two rows at once (<see cref="Q4_0Pairs"/>) 30.3 GB/s from RAM with the read bandwidth at
-/// 32.7 (93 %). The transposed windows alone gave 2.00 cycles and 28 GB/s: from RAM the loop's operations per byte
-/// count, not only its speed in L1 (fewer operations let the core run further ahead of its loads).
+/// Measured (1 thread, 7168-wide rows, Zen 4; a /tmp harness, its streaming read at 32.8–33.4 GB/s): the AVX2 pair dot
+/// 2.37 cycles per block in L1 and 24.5 GB/s from RAM; this dot 1.85 and 28.3; two rows at once (<see cref="Q4_0Pairs"/>)
+/// 1.84 and 29.7–30.3 (90–91 %). The transposed windows with shift-and-mask nibbles and the exact scale conversion ran 2.00
+/// in L1 but only 24 GB/s from RAM: there the loop's operations per byte count, not only its speed in L1 (fewer operations
+/// let the core run further ahead of its loads).
 /// </para>
 /// <para>
 /// Per (row, token): acc = Σ over whole windows, in order, fma(float(isum − 8·Σq), dw·da, acc); the result is
