@@ -353,6 +353,7 @@ internal unsafe struct TileKernels
 
     public static TileKernels For(KernelSet kernels, GgmlType type, int cols)
     {
+        kernels = kernels.For(type, cols);
         var k = new TileKernels { Dot = kernels.Dot(type), PairDot = kernels.PairDots[(int)type], Tile4x4 = kernels.Tiles4x4[(int)type], Cols = cols };
         int blocks = cols / (int)GgmlTypeInfo.BlockSize(type);
         if (kernels.ScaledTiles4x4[(int)type] != null && blocks <= 4096)

@@ -165,10 +165,27 @@ internal static unsafe class TileQ8_0Windows
             s2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Token(r0, r1, r2, r3, r4, r5, r6, r7, b0, b1, b2, b3, b4, b5, b6, b7, a2 + o, ones)), dw * Vector256.Load(d2 + b), s2);
             s3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Token(r0, r1, r2, r3, r4, r5, r6, r7, b0, b1, b2, b3, b4, b5, b6, b7, a3 + o, ones)), dw * Vector256.Load(d3 + b), s3);
         }
-        y[0] = Tail(w, a[0], nb, whole, Vector256.Sum(s0));
-        y[1] = Tail(w, a[1], nb, whole, Vector256.Sum(s1));
-        y[2] = Tail(w, a[2], nb, whole, Vector256.Sum(s2));
-        y[3] = Tail(w, a[3], nb, whole, Vector256.Sum(s3));
+        float r0s = Vector256.Sum(s0), r1s = Vector256.Sum(s1), r2s = Vector256.Sum(s2), r3s = Vector256.Sum(s3);
+        // The tail blocks as in Tail, the four tokens' integer dots of a block reduced together (one tree instead of four
+        // horizontal sums: short rows such as the 128-wide attention heads are all tail).
+        for (int b = whole; b < nb; b++)
+        {
+            byte* wb2 = w + 34L * b;
+            long ao = 34L * b;
+            Vector256<int> x01 = Pairs(Partials(wb2, a[0] + ao, ones), Partials(wb2, a[1] + ao, ones));
+            Vector256<int> x23 = Pairs(Partials(wb2, a[2] + ao, ones), Partials(wb2, a[3] + ao, ones));
+            Vector256<int> q = Quads(x01, x23);
+            Vector128<int> sums = q.GetLower() + q.GetUpper();
+            float dw = Fp16.Load(wb2);
+            r0s += sums.GetElement(0) * (dw * d0[b]);
+            r1s += sums.GetElement(1) * (dw * d1[b]);
+            r2s += sums.GetElement(2) * (dw * d2[b]);
+            r3s += sums.GetElement(3) * (dw * d3[b]);
+        }
+        y[0] = r0s;
+        y[1] = r1s;
+        y[2] = r2s;
+        y[3] = r3s;
     }
 
     /// <summary>One token's 8 block sums against the transposed window (rows r0..r7, their |w| b0..b7).</summary>

@@ -62,6 +62,51 @@ public unsafe class MatMulTests
         }
     }
 
+    /// <summary>
+    /// Rows shorter than one 8-block window go to <see cref="KernelSet.ShortRows"/> where a set has one (Q8_0 on the
+    /// AVX-512 set): Gemm (tiles and dots) and Gemv then equal that set's one-row dot bit for bit, so a product's batch
+    /// and step outputs stay one arithmetic; rows of a whole window and more keep the set's own kernels.
+    /// </summary>
+    [Fact]
+    public void ShortRowsUseTheShortRowSetInBatchAndStep()
+    {
+        foreach (KernelIsa isa in KernelIsas.Supported)
+        {
+            KernelSet k = KernelSet.Create(isa);
+            if (k.ShortRows == null) continue;
+            Assert.Same(k.ShortRows, k.For(GgmlType.Q8_0, 128));
+            Assert.Same(k, k.For(GgmlType.Q8_0, 256));
+            Assert.Same(k, k.For(GgmlType.Q4_0, 128));
+            var rng = new Random(41);
+            foreach (int cols in new[] { 128, 224 })
+            {
+                const int rows = 37, n = 13;
+                long stride = GgmlTypeInfo.RowBytes(GgmlType.Q8_0, cols);
+                byte[] w = Matrix(rng, GgmlType.Q8_0, rows, cols, stride);
+                float[] x = KernelTestData.Activations(rng, n * cols);
+                var expected = new float[n * rows];
+                var a = new byte[ActivationFormat.RowBytes(GgmlType.Q8_0, cols)];
+                fixed (byte* pw = w, pa = a) fixed (float* px = x)
+                    for (int t = 0; t < n; t++)
+                    {
+                        k.Quantizer(GgmlType.Q8_0)(px + t * cols, pa, cols);
+                        for (int r = 0; r < rows; r++) expected[t * rows + r] = k.ShortRows.Dot(GgmlType.Q8_0)(pw + r * stride, pa, cols);
+                    }
+                using var pool = new WorkerPool(2);
+                using var mm = new MatMul(pool, isa);
+                var y = new float[n * rows];
+                var y1 = new float[rows];
+                fixed (byte* pw = w)
+                {
+                    mm.Gemm(GgmlType.Q8_0, pw, stride, rows, cols, x, y, n);
+                    Assert.Equal(expected, y);
+                    mm.Gemv(GgmlType.Q8_0, pw, stride, rows, cols, x.AsSpan(0, cols), y1);
+                    Assert.Equal(expected.AsSpan(0, rows).ToArray(), y1);
+                }
+            }
+        }
+    }
+
     [Fact]
     public void QuantizedActivationsAreReusableAcrossWeights()
     {
