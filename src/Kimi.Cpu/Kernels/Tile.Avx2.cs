@@ -5,7 +5,8 @@ using System.Runtime.Intrinsics.X86;
 namespace Kimi.Cpu.Kernels;
 
 /// <summary>
-/// Register-blocked AVX2 micro-kernels for Q4_0 and Q8_0 (activations Q8_0 with the sidecar, <see cref="ActivationFormat"/>):
+/// Register-blocked AVX2 micro-kernels for Q4_0 and Q8_0 (the AVX2 set's; the AVX-512 set runs Q4_0 on
+/// <see cref="TileAvx512"/> and Q8_0 rows of 256 columns or more on <see cref="TileQ8_0Windows"/>) (activations Q8_0 with the sidecar, <see cref="ActivationFormat"/>):
 /// 4 weight rows × 4 tokens per call (<c>y[4·r + t]</c>) for batches (prefill, several sequences), and the one-row,
 /// one-token dots of the AVX2 kernel set. In a tile each weight block is loaded and expanded once for all four tokens and
 /// each activation block once for all four rows (prefill matmuls measured 1.16× (Q8_0) to 1.3× (Q4_0) faster than
