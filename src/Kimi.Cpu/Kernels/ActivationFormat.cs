@@ -61,6 +61,7 @@ public static class ActivationFormat
     /// <summary>2^112: the window scales' factor, which takes an fp16 weight scale's bits shifted into fp32 position
     /// (exponent bias 15 read as 127) back to its value in the product.</summary>
     internal const float WindowScaleBias = 5.1922968585348276e33f;
+
     /// <summary>Bytes one converted activation row of <paramref name="cols"/> values takes in the scratch.</summary>
     public static long RowBytes(GgmlType weight, int cols)
     {

@@ -307,12 +307,13 @@ public sealed unsafe class KernelSet
         const string f = "Avx512";
         Set(GgmlType.F32, f, &DotAvx512.F32);
         Set(GgmlType.BF16, f, &DotAvx512.BF16);
-        // F16, Q4_0 and Q8_0 stay on the AVX2 kernels: on Zen 4 (512-bit ops split into two 256-bit halves, no 512-bit
-        // VNNI in .NET 10) they measured faster than DotAvx512.F16/Q4_0/Q8_0 with the weight row in L1 (GB/s of weights per
+        // F16 stays on the AVX2 kernel, and DotAvx512.Q4_0/Q8_0 are not used: on Zen 4 (512-bit ops split into two 256-bit
+        // halves, no 512-bit VNNI in .NET 10) the AVX2 dots measured faster with the weight row in L1 (GB/s of weights per
         // CPU-second: F16 19.8 vs 14.6, Q8_0 35.9 vs 24.2, Q4_0 15.4 vs 13.0; BF16 37.7 for AVX-512 vs 29.5, F32 equal).
         // The AVX-512 versions are kept, and tested, for CPUs with full-width 512-bit units. Since then the AVX2 Q4_0 and
         // Q8_0 dots (Tile.Avx2.cs: block pairs, two accumulators, scale picks one window ahead) went from 4.95 to 2.52 and
-        // from 4.52 to 3.35 cycles per block in L1 (one thread; a 512-bit version of the Q4_0 pair loop ran at 5.5).
+        // from 4.52 to 3.35 cycles per block in L1 (one thread; a 512-bit version of the Q4_0 pair loop ran at 5.5); this
+        // set now replaces both with the window kernels below.
         // Q8_0 by windows of 8 blocks (Tile.Avx2.Q8_0Windows.cs, AVX2 code measured on Zen 4): the tile transposes each
         // row's window once for 4 tokens, 2.93-3.01 → 2.34-2.43 cycles per (row, token, block); GEMV through the pair dot.
         // Dot, pair dot and tile share one arithmetic (the tile with converted row scales does not apply here).

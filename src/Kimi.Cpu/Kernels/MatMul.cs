@@ -155,13 +155,10 @@ public sealed unsafe class MatMul : IDisposable
                 if (ha != hb && j.AMatrixStride != 0) // two matrices with their own activations: one row at a time
                 {
                     for (int s = 0; s < run; s++)
-                        for (int t = t0; t < t1; t++)
-                        {
-                            j.Y[ha * j.YMatrixStride + t * j.YTokenStride + ra + s] =
-                                j.Tiles.Dot(j.W + (ga + s) * j.RowBytes, j.A + ha * j.AMatrixStride + t * j.ARowBytes, j.Tiles.Cols);
-                            j.Y[hb * j.YMatrixStride + t * j.YTokenStride + rbw + s] =
-                                j.Tiles.Dot(j.W + (gb + s) * j.RowBytes, j.A + hb * j.AMatrixStride + t * j.ARowBytes, j.Tiles.Cols);
-                        }
+                    {
+                        RowDots(ref j, ga + s, t0, t1);
+                        RowDots(ref j, gb + s, t0, t1);
+                    }
                     i += run;
                     continue;
                 }
@@ -174,14 +171,17 @@ public sealed unsafe class MatMul : IDisposable
                             j.Y + ha * j.YMatrixStride + t * j.YTokenStride + ra + s, j.Y + hb * j.YMatrixStride + t * j.YTokenStride + rbw + s);
                 i += run;
             }
-            for (long g = g0 + 2 * half; g < g1; g++)
-            {
-                long h = g / j.Rows;
-                byte* wr = j.W + g * j.RowBytes, a = j.A + h * j.AMatrixStride;
-                float* y = j.Y + h * j.YMatrixStride + (g - h * j.Rows);
-                for (int t = t0; t < t1; t++) y[t * j.YTokenStride] = j.Tiles.Dot(wr, a + t * j.ARowBytes, j.Tiles.Cols);
-            }
+            for (long g = g0 + 2 * half; g < g1; g++) RowDots(ref j, g, t0, t1);
         }
+    }
+
+    /// <summary>Row g (over all matrices) against tokens [t0, t1), one dot each.</summary>
+    private static void RowDots(ref MatMulJob j, long g, int t0, int t1)
+    {
+        long h = g / j.Rows;
+        byte* wr = j.W + g * j.RowBytes, a = j.A + h * j.AMatrixStride;
+        float* y = j.Y + h * j.YMatrixStride + (g - h * j.Rows);
+        for (int t = t0; t < t1; t++) y[t * j.YTokenStride] = j.Tiles.Dot(wr, a + t * j.ARowBytes, j.Tiles.Cols);
     }
 
     /// <summary>Row streams closer than this ran slower as a pair than one at a time (Q4_0 GEMV from RAM, Zen 4: 16 KiB
