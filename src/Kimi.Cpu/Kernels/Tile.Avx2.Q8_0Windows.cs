@@ -16,7 +16,8 @@ namespace Kimi.Cpu.Kernels;
 /// <c>Vector256.Sum(acc)</c>, then each block past the last whole window adds float(isum)·(dw·da), in order.
 /// </para>
 /// <para>
-/// Measured (1 thread, Zen 4, /tmp harness): tile 2.93–3.01 → 2.34–2.43 cycles per (row, token, block) (tinyBLAS 2.48);
+/// Measured (1 thread, Zen 4, /tmp harness): tile 2.93–3.01 → 2.34–2.43 cycles per (row, token, block) (tinyBLAS's
+/// llamafile_sgemm alternated with our MatMul.Gemm in one process: 2.48–2.49 against 2.47–2.49);
 /// the one-row dot is slower than the AVX2 set's (L1 30.3 against 36.4 GB/s, from RAM 26.2 against 28.2), which the
 /// GEMV drivers make up for with two row streams (<see cref="Q8_0WindowPairs"/>: 30.2 GB/s from RAM).
 /// </para>
